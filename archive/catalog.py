@@ -1,0 +1,434 @@
+"""The catalog: batches, the input ledger, registration cards, their history and the outbox.
+
+Every method is one short transaction and is idempotent, so a stage that runs twice for the
+same input changes nothing the second time (durability rule 3). Writes take SQLite's write lock
+at ``BEGIN`` (``archive.db.transaction(write=True)``), so processes sharing one file queue up;
+on PostgreSQL, row locks on the input and on the journal counter do the same job.
+
+Outcomes are final once they point at a card: an ``archived`` or ``duplicate`` input is never
+turned into anything else, because its file may already have left the hot folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime, timezone, tzinfo
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from archive.changes import plan_update
+from archive.db import transaction
+from archive.errors import BatchNotFound, CardNotFound
+from archive.model import (
+    OUTCOMES,
+    CardDraft,
+    CardRow,
+    CardView,
+    InputFileRow,
+    OutboxOp,
+    OutboxRow,
+    Outcome,
+)
+from archive.registration import created_diff, insert_card
+from archive.rows import (
+    card_row,
+    get_card_row,
+    get_input_row,
+    input_row,
+    input_select,
+    insert_ignore,
+    load_attachments,
+    load_history,
+    load_pages,
+    lock_input,
+    new_id,
+    outbox_row,
+    outbox_select,
+    update_input,
+)
+from archive.tables import audit, batches, cards, input_files, outbox
+
+__all__ = ["Catalog", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+#: Outcomes that point at a card; they are never overwritten.
+FINAL_OUTCOMES: tuple[Outcome, ...] = ("archived", "duplicate")
+ARCHIVE_STAGE = "archive"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Catalog:
+    """The catalog on a SQLAlchemy engine (see ``archive.db.make_engine``).
+
+    ``clock`` gives the current time (aware); ``tz`` is the office's time zone, which decides
+    the year a registration number belongs to.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        tz: tzinfo = timezone.utc,
+    ) -> None:
+        self.engine = engine
+        self._clock = clock
+        self._tz = tz
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine)
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=True)
+
+    # -- batches -------------------------------------------------------------------------
+
+    def open_batch(self, hotfolder: str, name: str) -> str:
+        """The id of the open batch (hotfolder, name), opening it if there is none."""
+        for _attempt in range(2):
+            try:
+                with self._write() as conn:
+                    found = conn.execute(
+                        select(batches.c.id).where(
+                            batches.c.hotfolder == hotfolder,
+                            batches.c.name == name,
+                            batches.c.closed_at.is_(None),
+                        )
+                    ).scalar_one_or_none()
+                    if found is not None:
+                        return str(found)
+                    batch_id = new_id()
+                    conn.execute(
+                        batches.insert().values(
+                            id=batch_id, hotfolder=hotfolder, name=name, created_at=self._clock()
+                        )
+                    )
+                    log.info("opened batch %s (%s in %s)", batch_id, name, hotfolder)
+                    return batch_id
+            except IntegrityError:  # another process opened it first (PostgreSQL)
+                continue
+        raise RuntimeError(f"could not open batch {name!r} in {hotfolder!r}")
+
+    def close_batch(self, batch_id: str) -> None:
+        """Close a batch; closing a closed batch does nothing."""
+        with self._write() as conn:
+            closed = conn.execute(
+                select(batches.c.closed_at).where(batches.c.id == batch_id)
+            ).one_or_none()
+            if closed is None:
+                raise BatchNotFound(f"no batch has id {batch_id}")
+            if closed.closed_at is None:
+                conn.execute(
+                    update(batches).where(batches.c.id == batch_id).values(closed_at=self._clock())
+                )
+                log.info("closed batch %s", batch_id)
+
+    # -- the ledger ----------------------------------------------------------------------
+
+    def record_input(
+        self, batch_id: str, path: str | os.PathLike[str], name: str, sha256: str, size: int
+    ) -> InputFileRow:
+        """Add a file to the ledger as pending; the same (batch, path, sha256) is added once."""
+        now = self._clock()
+        with self._write() as conn:
+            if conn.execute(select(batches.c.id).where(batches.c.id == batch_id)).first() is None:
+                raise BatchNotFound(f"no batch has id {batch_id}; open one with open_batch")
+            key = (batch_id, os.fspath(path), sha256)
+            inserted = insert_ignore(
+                conn,
+                input_files,
+                {
+                    "id": new_id(),
+                    "batch_id": key[0],
+                    "path": key[1],
+                    "name": name,
+                    "sha256": key[2],
+                    "size": size,
+                    "outcome": "pending",
+                    "stage": "received",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            row = conn.execute(
+                input_select().where(
+                    input_files.c.batch_id == key[0],
+                    input_files.c.path == key[1],
+                    input_files.c.sha256 == key[2],
+                )
+            ).mappings().one()
+        if inserted:
+            log.debug("recorded input %s (%s)", row["id"], key[1])
+        return input_row(row)
+
+    def get_input(self, input_id: str) -> InputFileRow | None:
+        with self._read() as conn:
+            row = conn.execute(input_select().where(input_files.c.id == input_id))
+            found = row.mappings().one_or_none()
+        return None if found is None else input_row(found)
+
+    def set_stage(self, input_id: str, stage: str) -> InputFileRow:
+        """Note the stage a pending input has reached; inputs with an outcome keep theirs."""
+        with self._write() as conn:
+            row = lock_input(conn, input_id)
+            if row.outcome == "pending" and row.stage != stage:
+                update_input(conn, input_id, self._clock(), stage=stage)
+            return get_input_row(conn, input_id)
+
+    def mark_duplicate(
+        self, input_id: str, card_id: str, *, stage: str | None = None
+    ) -> InputFileRow:
+        """Record that an input duplicates the original of card ``card_id``."""
+        with self._write() as conn:
+            row = lock_input(conn, input_id)
+            if row.outcome in FINAL_OUTCOMES:
+                if (row.outcome, row.card_id) != ("duplicate", card_id):
+                    log.warning(
+                        "input %s is already %s (card %s); not marking it a duplicate of %s",
+                        input_id, row.outcome, row.card_id, card_id,
+                    )  # fmt: skip
+                return row
+            values: dict[str, Any] = {"outcome": "duplicate", "card_id": card_id, "reason": None}
+            if stage is not None:
+                values["stage"] = stage
+            update_input(conn, input_id, self._clock(), **values)
+            return get_input_row(conn, input_id)
+
+    def mark_quarantined(self, input_id: str, reason: str, stage: str) -> InputFileRow:
+        """Record that an input cannot be archived, with a reason a person can act on."""
+        with self._write() as conn:
+            row = lock_input(conn, input_id)
+            if row.outcome in FINAL_OUTCOMES:
+                log.warning(
+                    "input %s is already %s (card %s); not quarantining it: %s",
+                    input_id, row.outcome, row.card_id, reason,
+                )  # fmt: skip
+                return row
+            update_input(
+                conn,
+                input_id,
+                self._clock(),
+                outcome="quarantined",
+                reason=reason,
+                stage=stage,
+                card_id=None,
+            )
+            return get_input_row(conn, input_id)
+
+    def pending_inputs(self) -> list[InputFileRow]:
+        """Inputs without an outcome, oldest first: the recovery sweep re-enqueues these."""
+        return self.ledger(outcome="pending")
+
+    def ledger(
+        self,
+        outcome: Outcome | None = None,
+        batch_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[InputFileRow]:
+        """Input files, oldest first, optionally only one outcome or one batch."""
+        query = input_select().order_by(input_files.c.created_at, input_files.c.path)
+        if outcome is not None:
+            if outcome not in OUTCOMES:
+                raise ValueError(f"outcome must be one of {OUTCOMES}, not {outcome!r}")
+            query = query.where(input_files.c.outcome == outcome)
+        if batch_id is not None:
+            query = query.where(input_files.c.batch_id == batch_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [input_row(m) for m in conn.execute(query).mappings()]
+
+    # -- cards ---------------------------------------------------------------------------
+
+    def find_card_by_sha256(self, sha256: str) -> CardRow | None:
+        """The card registered for the original with this checksum, if any."""
+        with self._read() as conn:
+            found = conn.execute(select(cards).where(cards.c.source_sha256 == sha256))
+            row = found.mappings().one_or_none()
+        return None if row is None else card_row(row)
+
+    def register_card(self, input_id: str, draft: CardDraft, actor: str = "ingest") -> CardRow:
+        """Register a card for an input and archive the input, in one transaction.
+
+        If the original (``draft.source_sha256``) already has a card, that card is returned and
+        no number is taken; the input becomes ``archived`` if it is the card's own input (a
+        re-run), or ``duplicate`` if another input was archived to that card.
+        """
+        for attempt in (1, 2):
+            try:
+                with self._write() as conn:
+                    return self._register(conn, input_id, draft, actor)
+            except IntegrityError:
+                # Lost a race for the same original (PostgreSQL); the retry finds its card.
+                if attempt == 2 or self.find_card_by_sha256(draft.source_sha256) is None:
+                    raise
+                log.info("original %s was registered concurrently", draft.source_sha256)
+        raise AssertionError("unreachable")
+
+    def _register(self, conn: Connection, input_id: str, draft: CardDraft, actor: str) -> CardRow:
+        source = lock_input(conn, input_id)
+        existing = conn.execute(
+            select(cards.c.id).where(cards.c.source_sha256 == draft.source_sha256)
+        ).scalar_one_or_none()
+        if existing is not None:
+            self._settle_input(conn, source, str(existing))
+            return get_card_row(conn, str(existing))
+        now = self._clock()
+        year = now.astimezone(self._tz).year
+        card_id, number = insert_card(
+            conn,
+            draft,
+            batch_id=source.batch_id if draft.batch_id is None else draft.batch_id,
+            source_name=source.name if draft.source_name is None else draft.source_name,
+            year=year,
+            now=now,
+        )
+        self._log_change(conn, card_id, actor, "created", created_diff(draft, number), now)
+        update_input(
+            conn,
+            input_id,
+            now,
+            outcome="archived",
+            card_id=card_id,
+            stage=ARCHIVE_STAGE,
+            reason=None,
+        )
+        log.info("registered %s for %s (input %s)", number, draft.source_sha256, input_id)
+        return get_card_row(conn, card_id)
+
+    def _settle_input(self, conn: Connection, source: InputFileRow, card_id: str) -> None:
+        """Point an input at the existing card of its original: archived once, else duplicate."""
+        if source.outcome in FINAL_OUTCOMES and source.card_id == card_id:
+            return
+        archived_elsewhere = conn.execute(
+            select(func.count())
+            .select_from(input_files)
+            .where(
+                input_files.c.card_id == card_id,
+                input_files.c.outcome == "archived",
+                input_files.c.id != source.id,
+            )
+        ).scalar_one()
+        outcome = "duplicate" if archived_elsewhere else "archived"
+        update_input(
+            conn,
+            source.id,
+            self._clock(),
+            outcome=outcome,
+            card_id=card_id,
+            stage=ARCHIVE_STAGE,
+            reason=None,
+        )
+        log.info("input %s is %s of existing card %s", source.id, outcome, card_id)
+
+    def get_card(self, id_or_number: str) -> CardView | None:
+        """A card by id or registration number, with pages, attachments and history."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(cards).where(
+                    or_(cards.c.id == id_or_number, cards.c.registration_number == id_or_number)
+                )
+            ).mappings().one_or_none()
+            if found is None:
+                return None
+            card = card_row(found)
+            return CardView(
+                card=card,
+                pages=load_pages(conn, card.id),
+                attachments=load_attachments(conn, card.id),
+                history=load_history(conn, card.id),
+            )
+
+    def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]:
+        """Every card, in id order, a few at a time (for reindexing and exports)."""
+        after = ""
+        while True:
+            with self._read() as conn:
+                page = (
+                    select(cards.c.id)
+                    .where(cards.c.id > after)
+                    .order_by(cards.c.id)
+                    .limit(batch_size)
+                )
+                ids = list(conn.execute(page).scalars())
+            for card_id in ids:
+                view = self.get_card(card_id)
+                if view is not None:
+                    yield view
+            if len(ids) < batch_size:
+                return
+            after = ids[-1]
+
+    def update_card(self, card_id: str, changes: Mapping[str, Any], actor: str) -> CardRow:
+        """Change a card (see ``archive.changes.UPDATABLE``), with an audit entry and an outbox
+        row. Changes that change nothing write nothing."""
+        with self._write() as conn:
+            locked = conn.execute(
+                select(cards)
+                .where(or_(cards.c.id == card_id, cards.c.registration_number == card_id))
+                .with_for_update()
+            ).mappings().one_or_none()
+            if locked is None:
+                raise CardNotFound(f"no card has id or number {card_id}")
+            card = card_row(locked)
+            plan = plan_update(card, changes)
+            if plan.empty:
+                return card
+            now = self._clock()
+            conn.execute(
+                update(cards).where(cards.c.id == card.id).values(**plan.values, updated_at=now)
+            )
+            self._log_change(conn, card.id, actor, "updated", plan.diff, now)
+            log.info("%s updated %s: %s", actor, card.registration_number, ", ".join(plan.diff))
+            return get_card_row(conn, card.id)
+
+    def _log_change(
+        self,
+        conn: Connection,
+        card_id: str,
+        actor: str,
+        action: str,
+        diff: Mapping[str, Any],
+        now: datetime,
+        op: OutboxOp = "upsert",
+    ) -> None:
+        """Write the audit entry and the outbox row that go with every change of a card."""
+        conn.execute(
+            audit.insert().values(
+                card_id=card_id, at=now, actor=actor, action=action, changes=dict(diff)
+            )
+        )
+        conn.execute(outbox.insert().values(card_id=card_id, op=op, created_at=now))
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    def outbox_pending(self, limit: int = 100) -> list[OutboxRow]:
+        """Changes the search index has not applied yet, oldest first."""
+        with self._read() as conn:
+            return [outbox_row(m) for m in conn.execute(outbox_select().limit(limit)).mappings()]
+
+    def outbox_done(self, ids: Iterable[int]) -> int:
+        """Mark outbox rows as applied; returns how many were still pending."""
+        wanted = list(ids)
+        if not wanted:
+            return 0
+        with self._write() as conn:
+            result = conn.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(wanted), outbox.c.processed_at.is_(None))
+                .values(processed_at=self._clock())
+            )
+            return result.rowcount
+

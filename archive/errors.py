@@ -1,0 +1,64 @@
+"""Errors the archive raises, named by what the caller should do (see ``ingest.errors``)."""
+
+from __future__ import annotations
+
+from ingest.errors import ConfigurationError, PermanentError, TransientError
+
+__all__ = [
+    "BatchNotFound",
+    "BlobNotFound",
+    "BlobStoreUnavailable",
+    "CardNotFound",
+    "CatalogNotMigrated",
+    "CatalogUnavailable",
+    "InputNotFound",
+    "InvalidChange",
+]
+
+
+class BatchNotFound(PermanentError):
+    """No batch has this id."""
+
+    code = "batch-not-found"
+
+
+class CardNotFound(PermanentError):
+    """No card has this id or registration number."""
+
+    code = "card-not-found"
+
+
+class InputNotFound(PermanentError):
+    """No ledger row has this id: the file was never recorded with ``record_input``."""
+
+    code = "input-not-found"
+
+
+class InvalidChange(PermanentError):
+    """A card update names a field that cannot be changed, or gives it a value it cannot take."""
+
+    code = "invalid-change"
+
+
+class BlobNotFound(PermanentError):
+    """The blob store has no file for this checksum."""
+
+    code = "blob-not-found"
+
+
+class BlobStoreUnavailable(TransientError):
+    """Writing to the blob store failed (full disk, lost share): the same write may work later."""
+
+    code = "blob-store-unavailable"
+
+
+class CatalogUnavailable(TransientError):
+    """The catalog database is locked, busy or unreachable: retry later."""
+
+    code = "catalog-unavailable"
+
+
+class CatalogNotMigrated(ConfigurationError):
+    """The catalog schema is missing or old: run the migrations (``kartoteka db upgrade``)."""
+
+    code = "catalog-not-migrated"

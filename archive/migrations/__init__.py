@@ -1,0 +1,1 @@
+"""Alembic migrations for the catalog; run them with ``archive.db.upgrade``."""

@@ -1,0 +1,1 @@
+"""Catalog migrations, one module per revision, written by hand."""

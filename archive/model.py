@@ -1,0 +1,252 @@
+"""The archive's data: what a caller hands in (drafts) and what the catalog hands back (rows).
+
+Everything is a frozen dataclass, detached from any database session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, get_args
+
+__all__ = [
+    "ATTACHMENT_ROLES",
+    "CARD_STATUSES",
+    "OUTCOMES",
+    "PAGE_SOURCES",
+    "AttachmentDraft",
+    "AttachmentRole",
+    "AttachmentRow",
+    "AuditRow",
+    "CardDraft",
+    "CardRow",
+    "CardStatus",
+    "CardView",
+    "ExtractedField",
+    "FieldValue",
+    "InputFileRow",
+    "OutboxOp",
+    "OutboxRow",
+    "Outcome",
+    "PageDraft",
+    "PageRow",
+    "PageSource",
+    "format_registration_number",
+]
+
+Outcome = Literal["pending", "archived", "duplicate", "quarantined"]
+CardStatus = Literal["registered", "needs review", "verified"]
+AttachmentRole = Literal["original", "pdf", "text", "hocr"]
+PageSource = Literal["ocr", "text-layer"]
+OutboxOp = Literal["upsert", "delete"]
+FieldValue = str | int | float | bool | None
+
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+CARD_STATUSES: tuple[CardStatus, ...] = get_args(CardStatus)
+ATTACHMENT_ROLES: tuple[AttachmentRole, ...] = get_args(AttachmentRole)
+PAGE_SOURCES: tuple[PageSource, ...] = get_args(PageSource)
+
+
+def format_registration_number(journal: str, year: int, seq: int) -> str:
+    """``ВХ``, 2026, 123 -> ``ВХ-2026-000123``."""
+    return f"{journal}-{year}-{seq:06d}"
+
+
+def _check_confidence(confidence: float, what: str) -> None:
+    if not 0.0 <= confidence <= 1.0:
+        raise ValueError(f"{what} confidence must be within 0..1, not {confidence}")
+
+
+@dataclass(frozen=True)
+class ExtractedField:
+    """One extracted value with the recogniser's confidence and the page it was found on."""
+
+    value: FieldValue
+    confidence: float
+    page: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_confidence(self.confidence, "field")
+
+    def to_json(self) -> dict[str, FieldValue]:
+        return {"value": self.value, "confidence": self.confidence, "page": self.page}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExtractedField:
+        return cls(
+            value=data.get("value"),
+            confidence=float(data.get("confidence", 0.0)),
+            page=data.get("page"),
+        )
+
+
+@dataclass(frozen=True)
+class PageDraft:
+    """A recognised page to store with a new card (``number`` starts at 1)."""
+
+    number: int
+    text: str
+    confidence: float
+    rotation: int = 0
+    skew: float = 0.0
+    source: PageSource = "ocr"
+
+    def __post_init__(self) -> None:
+        if self.number < 1:
+            raise ValueError(f"page numbers start at 1, not {self.number}")
+        _check_confidence(self.confidence, "page")
+        if self.source not in PAGE_SOURCES:
+            raise ValueError(f"page source must be one of {PAGE_SOURCES}, not {self.source!r}")
+
+
+@dataclass(frozen=True)
+class AttachmentDraft:
+    """A blob to attach to a new card; the blob must already be in the blob store."""
+
+    role: AttachmentRole
+    sha256: str
+    size: int
+    media_type: str
+    name: str
+    page: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ATTACHMENT_ROLES:
+            raise ValueError(
+                f"attachment role must be one of {ATTACHMENT_ROLES}, not {self.role!r}"
+            )
+
+
+@dataclass(frozen=True)
+class CardDraft:
+    """Everything needed to register a card, except what registration assigns.
+
+    Registration assigns the id, the number (from ``journal`` and the year of registration) and
+    the registration time. ``source_sha256`` is the original file's checksum: one card per
+    original. ``page_count`` defaults to the number of pages; ``batch_id`` and ``source_name``
+    default to those of the ledger row being registered.
+    """
+
+    journal: str
+    kind: str
+    source_sha256: str
+    title: str = ""
+    correspondent: str | None = None
+    doc_number: str | None = None
+    doc_date: date | None = None
+    fields: Mapping[str, ExtractedField] = field(default_factory=dict)
+    page_count: int | None = None
+    language: str | None = None
+    status: CardStatus = "registered"
+    source_name: str | None = None
+    batch_id: str | None = None
+    pages: Sequence[PageDraft] = ()
+    attachments: Sequence[AttachmentDraft] = ()
+
+    def __post_init__(self) -> None:
+        if not self.journal or "-" in self.journal:
+            raise ValueError(f"a journal is a non-empty code without '-', not {self.journal!r}")
+        if self.status not in CARD_STATUSES:
+            raise ValueError(f"card status must be one of {CARD_STATUSES}, not {self.status!r}")
+        numbers = [page.number for page in self.pages]
+        if len(numbers) != len(set(numbers)):
+            raise ValueError(f"page numbers repeat: {numbers}")
+
+
+@dataclass(frozen=True)
+class InputFileRow:
+    """One input file in the ledger and its outcome; ``card_number`` is the card's number."""
+
+    id: str
+    batch_id: str
+    path: str
+    name: str
+    sha256: str
+    size: int
+    outcome: Outcome
+    stage: str
+    reason: str | None
+    card_id: str | None
+    card_number: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """A registration card as stored."""
+
+    id: str
+    registration_number: str
+    journal: str
+    year: int
+    seq: int
+    registered_at: datetime
+    kind: str
+    title: str
+    correspondent: str | None
+    doc_number: str | None
+    doc_date: date | None
+    fields: Mapping[str, ExtractedField]
+    page_count: int
+    language: str | None
+    status: CardStatus
+    source_sha256: str
+    batch_id: str | None
+    source_name: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PageRow:
+    number: int
+    text: str
+    confidence: float
+    rotation: int
+    skew: float
+    source: PageSource
+
+
+@dataclass(frozen=True)
+class AttachmentRow:
+    id: str
+    role: AttachmentRole
+    page: int | None
+    sha256: str
+    size: int
+    media_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry of a card's history; ``changes`` maps a field to ``{"old": …, "new": …}``."""
+
+    id: int
+    card_id: str
+    at: datetime
+    actor: str
+    action: str
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A change the search index has still to apply."""
+
+    id: int
+    card_id: str
+    op: OutboxOp
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CardView:
+    """A card with its pages, attachments and history (oldest first)."""
+
+    card: CardRow
+    pages: tuple[PageRow, ...]
+    attachments: tuple[AttachmentRow, ...]
+    history: tuple[AuditRow, ...]

@@ -1,0 +1,230 @@
+"""The catalog schema as SQLAlchemy Core tables (SQLite and PostgreSQL).
+
+The migrations in ``archive/migrations/versions`` create exactly this; a test compares them.
+Change both together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+
+__all__ = [
+    "UtcDateTime",
+    "attachments",
+    "audit",
+    "batches",
+    "cards",
+    "input_files",
+    "journal_counters",
+    "metadata",
+    "outbox",
+    "pages",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in, an aware UTC datetime out, on every backend.
+
+    SQLite has no time zones, so values are stored there as naive UTC.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"refusing to store a naive datetime: {value!r}")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def _id() -> Column[str]:
+    return Column("id", String(36), primary_key=True)
+
+
+def _serial_id() -> Column[int]:
+    # BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY autoincrements.
+    return Column(
+        "id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+batches = Table(
+    "batches",
+    metadata,
+    _id(),
+    Column("hotfolder", String(255), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    # One open batch per (hotfolder, name); closed batches may repeat a name.
+    Index(
+        "uq_batches_open_hotfolder_name",
+        "hotfolder",
+        "name",
+        unique=True,
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),
+)
+
+input_files = Table(
+    "input_files",
+    metadata,
+    _id(),
+    Column("batch_id", String(36), ForeignKey("batches.id"), nullable=False),
+    Column("path", Text(), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("reason", Text(), nullable=True),
+    Column("card_id", String(36), ForeignKey("cards.id"), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("batch_id", "path", "sha256"),
+    CheckConstraint(
+        "outcome IN ('pending', 'archived', 'duplicate', 'quarantined')", name="outcome"
+    ),
+    Index(None, "outcome"),
+    Index(None, "sha256"),
+    Index(None, "card_id"),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    _id(),
+    Column("registration_number", String(64), nullable=False, unique=True),
+    Column("journal", String(32), nullable=False),
+    Column("year", Integer(), nullable=False),
+    Column("seq", Integer(), nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("title", Text(), nullable=False),
+    Column("correspondent", Text(), nullable=True),
+    Column("doc_number", String(128), nullable=True),
+    Column("doc_date", Date(), nullable=True),
+    Column("fields", JSON(), nullable=False),
+    Column("page_count", Integer(), nullable=False),
+    Column("language", String(32), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("source_sha256", String(64), nullable=False, unique=True),
+    Column("batch_id", String(36), ForeignKey("batches.id"), nullable=True),
+    Column("source_name", String(255), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("journal", "year", "seq"),
+    CheckConstraint("status IN ('registered', 'needs review', 'verified')", name="status"),
+    CheckConstraint("seq > 0", name="seq_positive"),
+    Index(None, "status"),
+    Index(None, "kind"),
+    Index(None, "registered_at"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _id(),
+    Column("card_id", String(36), ForeignKey("cards.id"), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("page", Integer(), nullable=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger(), nullable=False),
+    Column("media_type", String(127), nullable=False),
+    Column("name", String(255), nullable=False),
+    CheckConstraint("role IN ('original', 'pdf', 'text', 'hocr')", name="role"),
+    Index(None, "card_id"),
+    Index(None, "sha256"),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("card_id", String(36), ForeignKey("cards.id"), nullable=False),
+    Column("number", Integer(), nullable=False),
+    Column("text", Text(), nullable=False),
+    Column("confidence", Float(), nullable=False),
+    Column("rotation", Integer(), nullable=False),
+    Column("skew", Float(), nullable=False),
+    Column("source", String(16), nullable=False),
+    PrimaryKeyConstraint("card_id", "number"),
+    CheckConstraint("source IN ('ocr', 'text-layer')", name="source"),
+    CheckConstraint("confidence >= 0 AND confidence <= 1", name="confidence"),
+)
+
+journal_counters = Table(
+    "journal_counters",
+    metadata,
+    Column("journal", String(32), nullable=False),
+    Column("year", Integer(), nullable=False),
+    Column("last_seq", Integer(), nullable=False),
+    PrimaryKeyConstraint("journal", "year"),
+)
+
+# audit and outbox keep plain card ids: history and index feed outlive any card row.
+audit = Table(
+    "audit",
+    metadata,
+    _serial_id(),
+    Column("card_id", String(36), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("changes", JSON(), nullable=False),
+    Index(None, "card_id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    _serial_id(),
+    Column("card_id", String(36), nullable=False),
+    Column("op", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("processed_at", UtcDateTime(), nullable=True),
+    CheckConstraint("op IN ('upsert', 'delete')", name="op"),
+    Index(None, "processed_at"),
+)

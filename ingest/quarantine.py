@@ -1,0 +1,221 @@
+"""Moving a rejected file aside, untouched, with a note saying why and what to do.
+
+Layout::
+
+    quarantine_dir/
+        <batch>.ledger.json             every file of the batch and its outcome
+        <batch>/
+            scan.pdf                    the original, byte for byte
+            scan.pdf.reason.txt         what failed, when, at which stage, what to do
+            scan (1).pdf                a second file of the same name: never overwritten
+
+The reason file is written before the original is moved, so a quarantined file always has one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.errors import ConfigurationError, TransientError
+
+log = logging.getLogger(__name__)
+
+REASON_SUFFIX = ".reason.txt"
+LEDGER_SUFFIX = ".ledger.json"
+DEFAULT_HINT = "Fix the file or scan the pages again, then drop the new file into the hot folder."
+_STAGE = "quarantine"
+
+
+def _safe_name(name: str) -> str:
+    """``name`` usable as one path component (batch names come from folder names, but still)."""
+    cleaned = name.replace("/", "_").replace("\\", "_").replace("\x00", "_").strip()
+    return cleaned if cleaned not in {"", ".", ".."} else "_"
+
+
+def _candidate_names(name: str) -> Iterator[str]:
+    yield name
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:  # no extension, or a leading dot only
+        stem, dot, suffix = name, "", ""
+    number = 1
+    while True:
+        yield f"{stem} ({number}){dot}{suffix}"
+        number += 1
+
+
+def _reserve(folder: Path, name: str) -> Path:
+    """Create an empty placeholder under a free name in ``folder`` and return its path.
+
+    O_EXCL makes the reservation atomic, so a concurrent quarantine cannot pick the same name
+    and nothing that is already there is ever overwritten.
+    """
+    for candidate in _candidate_names(name):
+        target = folder / candidate
+        if os.path.lexists(target.with_name(candidate + REASON_SUFFIX)):
+            continue
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return target
+    raise AssertionError("unreachable")  # pragma: no cover - the generator is endless
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some network filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a flushed temporary file and a rename."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(line if i == 0 else f"    {line}" for i, line in enumerate(text.strip().splitlines()))
+
+
+def reason_text(
+    *, name: str, original: Path, reason: str, stage: str, batch: str | None, hint: str, when: datetime
+) -> str:
+    """The human-readable note written beside a quarantined file."""
+    lines = [
+        f"File:        {name}",
+        f"Came from:   {original}",
+        f"Batch:       {batch if batch else '-'}",
+        f"Stage:       {stage}",
+        f"When (UTC):  {when.astimezone(UTC).isoformat(timespec='seconds')}",
+        f"Problem:     {_indent(reason) or 'not given'}",
+        f"What to do:  {_indent(hint) or DEFAULT_HINT}",
+        "",
+        "The file next to this note is the original, unchanged.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _move_across_filesystems(source: Path, target: Path) -> None:
+    temp = target.with_name(f".{target.name}.moving")
+    shutil.copy2(source, temp, follow_symlinks=False)
+    try:
+        if not temp.is_symlink():
+            with open(temp, "rb") as f:
+                os.fsync(f.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(target.parent)
+    os.unlink(source)
+
+
+def move_file(source: Path, target: Path) -> None:
+    """Move ``source`` onto ``target`` (a placeholder we own): rename, or copy+fsync+unlink."""
+    try:
+        os.replace(source, target)
+    except OSError as e:
+        if e.errno != errno.EXDEV:
+            raise
+        _move_across_filesystems(source, target)
+    else:
+        _fsync_dir(target.parent)
+
+
+def _wrap(action: str, e: OSError) -> Exception:
+    message = f"cannot {action}: {e.strerror or e}"
+    if isinstance(e, PermissionError):
+        return ConfigurationError(f"{message}; give the service write access to it", stage=_STAGE)
+    return TransientError(f"{message}; check that the disk is mounted and has free space", stage=_STAGE)
+
+
+def quarantine(
+    path: Path,
+    quarantine_dir: Path,
+    reason: str,
+    stage: str,
+    *,
+    batch: str | None = None,
+    hint: str = DEFAULT_HINT,
+    now: datetime | None = None,
+) -> Path:
+    """Move ``path`` untouched into ``quarantine_dir[/<batch>]`` with a reason file; return its new path.
+
+    Never overwrites: a name already taken gets a numeric suffix ("scan (1).pdf"). Raises
+    TransientError (retry later) or ConfigurationError (permissions) if the move fails; the
+    original then stays where it was.
+    """
+    when = now if now is not None else datetime.now(UTC)
+    folder = quarantine_dir / _safe_name(batch) if batch else quarantine_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = _reserve(folder, path.name)
+    except OSError as e:
+        raise _wrap(f"create a place for {path.name} in quarantine folder {folder}", e) from e
+    note = target.with_name(target.name + REASON_SUFFIX)
+    text = reason_text(name=target.name, original=path, reason=reason, stage=stage, batch=batch, hint=hint, when=when)
+    try:
+        write_atomic(note, text.encode("utf-8"))
+        move_file(path, target)
+    except OSError as e:
+        for leftover in (note, target):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        raise _wrap(f"move {path} to quarantine folder {folder}", e) from e
+    log.info("quarantined %s as %s at stage %s: %s", path, target, stage, reason)
+    return target
+
+
+def write_batch_ledger_json(
+    quarantine_dir: Path,
+    batch_name: str,
+    entries: Sequence[Mapping[str, object]],
+    *,
+    now: datetime | None = None,
+) -> Path:
+    """Write ``<quarantine_dir>/<batch>.ledger.json`` atomically: every file of a batch and its outcome.
+
+    Values that JSON cannot hold (paths, datetimes) are written as strings.
+    """
+    when = now if now is not None else datetime.now(UTC)
+    document = {
+        "batch": batch_name,
+        "written_at": when.astimezone(UTC).isoformat(timespec="seconds"),
+        "files": [dict(entry) for entry in entries],
+    }
+    target = quarantine_dir / f"{_safe_name(batch_name)}{LEDGER_SUFFIX}"
+    data = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8") + b"\n"
+    try:
+        quarantine_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, data)
+    except OSError as e:
+        raise _wrap(f"write the ledger {target}", e) from e
+    return target

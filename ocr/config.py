@@ -1,0 +1,48 @@
+"""Recognition settings. Built once by workers/settings.py and passed down; never read from the environment here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class OcrConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Tesseract languages joined by "+", e.g. "rus+eng" or "kaz+rus+eng".
+    languages: str = "rus+eng"
+    #: Resolution PDF pages are rasterised at.
+    dpi: int = Field(300, ge=72, le=1200)
+    #: Images with more pixels than this are rejected (a decompression bomb guard); PDF pages
+    #: that would exceed it are rasterised at a lower resolution instead.
+    max_pixels: int = Field(120_000_000, ge=1_000_000)
+    #: Largest page side in PDF points (1/72 in) we accept; 200 in = 14400 pt is the PDF limit.
+    max_page_points: float = 14_400.0
+    #: Seconds one page may spend in Tesseract before it is reported as failed.
+    page_timeout: float = Field(180.0, gt=0)
+    #: Pages recognised at once; 0 means one per CPU core.
+    jobs: int = Field(0, ge=0)
+    #: Orientation detection: off, or run Tesseract OSD where a page looks sideways or upside down.
+    orientation: Literal["auto", "off"] = "auto"
+    #: OSD confidence needed to turn a page. OCRmyPDF uses 14; on small and English pages a
+    #: correct answer often scores 9-15, and in our measurements nothing below 2 was a wrong turn.
+    osd_min_confidence: float = 2.0
+    #: Deskew when the estimated skew is at least this many degrees (and at most max_skew).
+    deskew: bool = True
+    min_skew: float = 0.1
+    max_skew: float = 20.0
+    #: Clean up noisy pages (denoise + binarise) when the estimated noise exceeds noise_threshold.
+    #: Clean pages are left alone: binarising them made recognition slightly worse.
+    clean_noisy: bool = True
+    noise_threshold: float = 3.0
+    #: Blank pages are detected and not sent to Tesseract.
+    skip_blank: bool = True
+    #: Remove dark scanner borders.
+    remove_borders: bool = True
+    #: A PDF page with at least this many letters or digits in its text layer is taken as it is.
+    text_layer_min_chars: int = 20
+    #: How PDF pages are rasterised: PDFium in-process (about 3x faster) or poppler's pdftoppm.
+    rasterizer: Literal["pdfium", "pdftoppm"] = "pdfium"
+    #: Path of the tesseract program.
+    tesseract_cmd: str = "tesseract"

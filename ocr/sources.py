@@ -1,0 +1,284 @@
+"""Turn a file into pages, one at a time: images decoded or PDF pages rasterised lazily.
+
+Nothing here holds more than one page image in memory; the caller pulls pages as it has room.
+PDFium is not thread-safe, so the generator must be consumed from one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ingest.errors import UnsupportedInput
+from ingest.sniff import FileType, sniff
+from ocr.config import OcrConfig
+
+log = logging.getLogger(__name__)
+
+#: What Pillow's decoders raise on damaged input (TIFF directories fail with TypeError/KeyError).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, TypeError, KeyError, IndexError, struct.error, zlib.error)
+
+#: DPI assumed for images that do not say (or say something absurd).
+DEFAULT_DPI = 300
+_ALNUM = re.compile(r"\w", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePage:
+    """One page as it comes out of the file: an image to recognise, a text layer, or an error."""
+
+    number: int
+    image: np.ndarray | None = None  # 8-bit grayscale
+    dpi: int = DEFAULT_DPI
+    text: str | None = None  # a usable text layer: no OCR needed
+    error: str | None = None
+
+
+def open_pages(path: Path, cfg: OcrConfig) -> tuple[FileType, Iterator[SourcePage]]:
+    """Check the file and return its type and a lazy iterator over its pages.
+
+    Raises UnsupportedInput (one-line reason) when the file as a whole cannot be read; problems
+    with a single page are yielded as a SourcePage with ``error`` so the others go on.
+    """
+    kind = sniff(path)
+    if kind is FileType.PDF:
+        return kind, _pdf_pages(path, cfg)
+    return kind, _image_pages(path, cfg)
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def _open_image(path: Path, cfg: OcrConfig) -> Image.Image:
+    try:
+        with warnings.catch_warnings():
+            # We enforce our own pixel limit below, with a clearer message than Pillow's warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(path)
+    except Image.DecompressionBombError as e:
+        raise UnsupportedInput(_too_big(str(e)), stage="ocr") from e
+    except DECODE_ERRORS as e:
+        raise UnsupportedInput(f"image cannot be decoded ({_short(e)}): the file is damaged or truncated", stage="ocr") from e
+    return img
+
+
+def _image_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
+    img = _open_image(path, cfg)
+    with img:
+        number = 0
+        while True:
+            number += 1
+            try:
+                with warnings.catch_warnings():
+                    # Pillow warns (rather than fails) on some damaged TIFF directories; the
+                    # decode below fails properly if the page is really unreadable.
+                    warnings.simplefilter("ignore")
+                    if number > 1:
+                        img.seek(number - 1)
+                    page = _frame_page(img, number, cfg)
+            except EOFError:
+                return  # no more frames
+            except DECODE_ERRORS as e:
+                if number == 1:
+                    raise UnsupportedInput(f"image cannot be decoded ({_short(e)}): the file is damaged or truncated", stage="ocr") from e
+                # A truncated multi-page TIFF: the pages read so far stand, the rest is one error.
+                yield SourcePage(number=number, error=f"page cannot be decoded ({_short(e)}): the file is truncated or damaged")
+                return
+            yield page
+
+
+def _frame_page(frame: Image.Image, number: int, cfg: OcrConfig) -> SourcePage:
+    w, h = frame.size
+    if w * h > cfg.max_pixels:
+        if number == 1:
+            raise UnsupportedInput(_too_big(f"{w}x{h} pixels"), stage="ocr")
+        return SourcePage(number=number, error=_too_big(f"{w}x{h} pixels"))
+    frame.load()
+    return SourcePage(number=number, image=_to_gray(frame), dpi=_image_dpi(frame))
+
+
+def _to_gray(frame: Image.Image) -> np.ndarray:
+    if frame.mode in ("RGBA", "LA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
+        # Transparent areas are paper, not ink.
+        rgba = frame.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        frame = Image.alpha_composite(background, rgba)
+    if frame.mode in ("I;16", "I;16B", "I;16L", "I"):
+        arr = np.asarray(frame, dtype=np.float64)
+        top = arr.max() or 1.0
+        return np.ascontiguousarray((arr * (255.0 / top)).astype(np.uint8))
+    return np.ascontiguousarray(np.asarray(frame.convert("L"), dtype=np.uint8))
+
+
+def _image_dpi(frame: Image.Image) -> int:
+    dpi = frame.info.get("dpi")
+    try:
+        value = int(round(float(dpi[0]))) if dpi else 0
+    except (TypeError, ValueError, IndexError):
+        value = 0
+    return value if 70 <= value <= 2400 else DEFAULT_DPI
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    _check_pdf_complete(path)
+    try:
+        pdf = pdfium.PdfDocument(path)
+    except pdfium.PdfiumError as e:
+        raise UnsupportedInput(_pdf_open_reason(e), stage="ocr") from e
+    pdf.kartoteka_path = path  # for the pdftoppm rasteriser, which reads the file itself
+    try:
+        count = len(pdf)
+        if count == 0:
+            raise UnsupportedInput("PDF has no pages", stage="ocr")
+    except BaseException:
+        pdf.close()
+        raise
+
+    def pages() -> Iterator[SourcePage]:
+        try:
+            for index in range(count):
+                yield _pdf_page(pdf, index, cfg, pdfium, pdfium_c)
+        finally:
+            pdf.close()
+
+    return pages()
+
+
+def _check_pdf_complete(path: Path) -> None:
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(max(0, size - 2048))
+        tail = f.read()
+    if b"%%EOF" not in tail:
+        raise UnsupportedInput(
+            "PDF is truncated (no end-of-file marker): the file is incomplete; export or scan it again",
+            stage="ocr",
+        )
+
+
+def _pdf_open_reason(e: Exception) -> str:
+    text = str(e)
+    if "password" in text.lower():
+        return "PDF is encrypted with a password: save an unprotected copy and drop it again"
+    return f"PDF cannot be opened ({_short(e)}): the file is damaged"
+
+
+def _pdf_page(pdf, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> SourcePage:  # type: ignore[no-untyped-def]
+    number = index + 1
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError as e:
+        return SourcePage(number=number, error=f"PDF page cannot be read ({_short(e)})")
+    try:
+        width, height = page.get_size()
+        if max(width, height) > cfg.max_page_points or min(width, height) <= 0:
+            return SourcePage(number=number, error=f"PDF page size {width:.0f}x{height:.0f} pt is out of range")
+        text = _usable_text_layer(page, width * height, cfg, pdfium_c)
+        if text is not None:
+            return SourcePage(number=number, text=text, dpi=cfg.dpi)
+        dpi = float(cfg.dpi)
+        pixels = (width / 72 * dpi) * (height / 72 * dpi)
+        if pixels > cfg.max_pixels:
+            dpi = dpi * (cfg.max_pixels / pixels) ** 0.5
+            log.info("page %d is large: rasterising at %.0f dpi instead of %d", number, dpi, cfg.dpi)
+        if cfg.rasterizer == "pdftoppm":
+            gray = _render_pdftoppm(pdf, index, dpi, cfg)
+        else:
+            bitmap = page.render(scale=dpi / 72.0, grayscale=True)
+            try:
+                arr = bitmap.to_numpy()
+                gray = np.ascontiguousarray(arr[:, :, 0] if arr.ndim == 3 else arr)
+            finally:
+                bitmap.close()
+        return SourcePage(number=number, image=gray, dpi=int(round(dpi)))
+    except pdfium.PdfiumError as e:
+        return SourcePage(number=number, error=f"PDF page cannot be rendered ({_short(e)})")
+    except UnsupportedInput as e:
+        return SourcePage(number=number, error=str(e))
+    finally:
+        page.close()
+
+
+def _render_pdftoppm(pdf, index: int, dpi: float, cfg: OcrConfig) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Poppler's rasteriser through pdf2image: one page, one pdftoppm process."""
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    try:
+        (image,) = convert_from_path(
+            pdf.kartoteka_path, dpi=dpi, first_page=index + 1, last_page=index + 1,
+            grayscale=True, timeout=int(cfg.page_timeout),
+        )
+    except (PDFPageCountError, PDFSyntaxError, ValueError) as e:
+        raise UnsupportedInput(f"pdftoppm cannot render this page ({_short(e)})", stage="ocr") from e
+    return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
+
+
+def _usable_text_layer(page, area: float, cfg: OcrConfig, pdfium_c) -> str | None:  # type: ignore[no-untyped-def]
+    """The page's own text if it is real text, not a scanner's stamp over a page image."""
+    textpage = page.get_textpage()
+    try:
+        text = textpage.get_text_range()
+    finally:
+        textpage.close()
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    letters = len(_ALNUM.findall(text))
+    if letters < cfg.text_layer_min_chars:
+        return None
+    if text.count("\ufffd") > letters * 0.05:
+        return None  # fonts without a Unicode map: the text is garbage, OCR the page instead
+    if letters < 200 and _image_coverage(page, area, pdfium_c) > 0.5:
+        return None  # a scan with a few words of stamp or page number on top
+    return text
+
+
+def _image_coverage(page, area: float, pdfium_c) -> float:  # type: ignore[no-untyped-def]
+    covered = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = obj.get_pos()
+        covered += max(0.0, right - left) * max(0.0, top - bottom)
+    return covered / area if area else 0.0
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def _too_big(detail: str) -> str:
+    return f"image is too large ({detail}; possible decompression bomb): split or downscale it, or raise KARTOTEKA_OCR_MAX_PIXELS"
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text[:160]
+
+
+def count_pages(path: Path) -> int:
+    """How many pages the file has, cheaply (for progress bars); 0 when it cannot be told."""
+    try:
+        kind = sniff(path)
+        if kind is FileType.PDF:
+            import pypdfium2 as pdfium
+
+            with pdfium.PdfDocument(path) as pdf:  # type: ignore[attr-defined]
+                return len(pdf)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                return int(getattr(img, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - a count is a hint; the real read reports the problem
+        return 0

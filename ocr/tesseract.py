@@ -1,0 +1,131 @@
+"""The Tesseract engine through pytesseract: one process per page, one run for all outputs.
+
+``tesseract page.png out -l rus+eng hocr txt pdf`` renders the hOCR (words, boxes,
+confidences), the plain text and a searchable-PDF page from a single recognition. Tesseract is
+started with OMP_THREAD_LIMIT=1: we run one page per core ourselves, and Debian's OpenMP build
+was 7.6x slower on two cores when its threads competed with ours.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+
+from ocr.engine import Orientation
+from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
+from ocr.hocr import parse_words
+from ocr.model import PageText
+
+log = logging.getLogger(__name__)
+
+class TesseractEngine:
+    name = "tesseract"
+
+    def __init__(self, cmd: str = "tesseract") -> None:
+        self.cmd = cmd
+        # pytesseract starts tesseract with our environment and the command in a module
+        # attribute; it has no per-call arguments for either. Both are the same for every call
+        # in the process, so set them once here.
+        os.environ["OMP_THREAD_LIMIT"] = "1"
+        pytesseract.pytesseract.tesseract_cmd = cmd
+
+    def _check_installed(self) -> str:
+        path = shutil.which(self.cmd)
+        if not path:
+            raise EngineMissing(
+                f"tesseract not found ({self.cmd!r}): apt-get install tesseract-ocr "
+                "tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-eng tesseract-ocr-osd"
+            )
+        return path
+
+    @functools.cache
+    def version(self) -> str:
+        out = subprocess.run([self._check_installed(), "--version"], capture_output=True, text=True, check=False)
+        first = (out.stdout or out.stderr).splitlines()
+        return first[0].split()[-1] if first else "unknown"
+
+    @functools.cache
+    def languages(self) -> set[str]:
+        out = subprocess.run(
+            [self._check_installed(), "--list-langs"], capture_output=True, text=True, check=False
+        )
+        lines = (out.stdout + out.stderr).splitlines()
+        return {ln.strip() for ln in lines[1:] if ln.strip() and " " not in ln.strip()}
+
+    def check_languages(self, languages: str) -> None:
+        missing = [lang for lang in languages.split("+") if lang not in self.languages()]
+        if missing:
+            pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
+            raise EngineMissing(f"Tesseract language pack missing: {'+'.join(missing)} (apt-get install {pkgs})")
+
+    def recognize(self, image: np.ndarray, *, languages: str, dpi: int, timeout: float) -> PageText:
+        with tempfile.TemporaryDirectory(prefix="kt-ocr-") as tmp:
+            src = Path(tmp) / "page.png"
+            _write_png(src, image)
+            base = Path(tmp) / "out"
+            self._run(src, base, languages, f"--dpi {dpi} -c tessedit_create_hocr=1 -c tessedit_create_txt=1", "pdf", timeout)
+            hocr = _read(base.with_suffix(".hocr"))
+            text = _read(base.with_suffix(".txt"))
+            pdf = base.with_suffix(".pdf").read_bytes()
+        return PageText(text=_tidy(text), words=parse_words(hocr), hocr=hocr, pdf=pdf)
+
+    def orientation(self, image: np.ndarray, *, dpi: int, timeout: float) -> Orientation | None:
+        with tempfile.TemporaryDirectory(prefix="kt-osd-") as tmp:
+            src = Path(tmp) / "page.png"
+            _write_png(src, image)
+            base = Path(tmp) / "out"
+            try:
+                self._run(src, base, "osd", f"--dpi {dpi} --psm 0", "osd", timeout)
+            except UnreadablePage as e:
+                log.info("orientation detection gave no answer: %s", e)
+                return None  # a neutral answer, as OCRmyPDF does: recognition still runs
+            report = _read(base.with_suffix(".osd"))
+        rot = re.search(r"Rotate: (\d+)", report)
+        conf = re.search(r"Orientation confidence: ([\d.]+)", report)
+        if not rot:
+            return None
+        return Orientation(rotation=int(rot.group(1)) % 360, confidence=float(conf.group(1)) if conf else 0.0)
+
+    def _run(self, src: Path, base: Path, lang: str, config: str, extension: str, timeout: float) -> None:
+        try:
+            pytesseract.pytesseract.run_tesseract(
+                str(src), str(base), extension=extension, lang=lang, config=config, timeout=timeout
+            )
+        except RuntimeError as e:
+            if "timeout" in str(e).lower():
+                raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr") from e
+            raise EngineFailed(f"Tesseract failed: {e}", stage="ocr") from e
+        except pytesseract.TesseractError as e:
+            message = " ".join(str(e.message).split())[:200]
+            if "Failed loading language" in message or "Error opening data file" in message:
+                raise EngineMissing(f"Tesseract language data missing for {lang!r}: {message}") from e
+            raise UnreadablePage(f"Tesseract could not read this page: {message}", stage="ocr") from e
+        except pytesseract.TesseractNotFoundError as e:
+            raise EngineMissing(f"tesseract not found ({self.cmd!r})") from e
+        except OSError as e:
+            raise EngineFailed(f"Tesseract could not be started: {e}", stage="ocr") from e
+
+
+def _write_png(path: Path, image: np.ndarray) -> None:
+    # Fast PNG compression: the file lives for one Tesseract run only.
+    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+        raise EngineFailed(f"could not write a page image to {path.parent}", stage="ocr")
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+
+def _tidy(text: str) -> str:
+    lines = [ln.rstrip() for ln in text.replace("\f", "").splitlines()]
+    return "\n".join(lines).strip("\n")

@@ -1,0 +1,88 @@
+"""``kartoteka ocr`` as a user runs it: a real subprocess, real Tesseract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests import pages as P
+from tests.cer import cer
+
+pytestmark = pytest.mark.tesseract
+
+
+def test_json_output_follows_the_contract(kartoteka, tmp_path: Path) -> None:
+    scan = P.save_png(P.make_page("rus", P.Condition("skew4")), tmp_path / "memo.png")
+    digital = P.text_pdf([P.TEXTS["eng"]], tmp_path / "order.pdf")
+    proc = kartoteka("ocr", str(scan), str(digital), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert [f["path"] for f in out["files"]] == [str(scan), str(digital)]
+    (memo,) = out["files"][0]["pages"]
+    assert {"number", "text", "confidence", "rotation", "skew", "source"} <= memo.keys()
+    assert memo["source"] == "ocr" and memo["number"] == 1 and memo["skew"] == pytest.approx(4.0, abs=0.3)
+    assert cer(P.TEXTS["rus"], memo["text"]) < 0.04
+    assert out["files"][1]["pages"][0]["source"] == "text-layer"
+
+
+def test_bad_files_get_one_line_each_and_a_nonzero_status(kartoteka, tmp_path: Path) -> None:
+    good = P.save_png(P.render_page(P.TEXTS["eng"]), tmp_path / "good.png")
+    empty = tmp_path / "empty.pdf"
+    empty.touch()
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"\x00\x01 not a pdf at all" * 50)
+    proc = kartoteka("ocr", str(empty), str(good), str(junk), "--json")
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 2, proc.stderr
+    assert lines[0].startswith(f"kartoteka: {empty}: ") and "empty" in lines[0]
+    assert lines[1].startswith(f"kartoteka: {junk}: ") and "not a PDF" in lines[1]
+    files = json.loads(proc.stdout)["files"]
+    assert "PURCHASE" in files[1]["pages"][0]["text"]
+    assert files[0]["pages"] == [] and files[0]["error"]
+
+
+def test_lang_option_selects_kazakh(kartoteka, tmp_path: Path) -> None:
+    page = P.save_png(P.render_page(P.TEXTS["kaz"]), tmp_path / "kaz.png")
+    proc = kartoteka("ocr", str(page), "--json", "--lang", "kaz+rus")
+    assert proc.returncode == 0, proc.stderr
+    text = json.loads(proc.stdout)["files"][0]["pages"][0]["text"]
+    assert cer(P.TEXTS["kaz"], text) < 0.03
+
+
+def test_missing_language_pack_is_a_configuration_error(kartoteka, tmp_path: Path) -> None:
+    page = P.save_png(P.render_page("x", dpi=72), tmp_path / "p.png")
+    proc = kartoteka("ocr", str(page), "--lang", "rus+xyz")
+    assert proc.returncode == 3
+    assert "language pack missing: xyz" in proc.stderr
+
+
+def test_pdf_option_writes_a_searchable_pdf(kartoteka, tmp_path: Path) -> None:
+    scan = P.image_pdf([P.render_page(P.TEXTS["eng"]), P.turn(P.render_page(P.TEXTS["rus"]), 90)], tmp_path / "scan.pdf")
+    out = tmp_path / "searchable.pdf"
+    proc = kartoteka("ocr", str(scan), "--pdf", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "PURCHASE ORDER" in proc.stdout  # plain-text output goes on
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert "PURCHASE" in text and "ЗАПИСКА" in text
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert "Pages:           2" in info
+
+
+def test_page_timeout_fails_the_page_with_a_reason(kartoteka, tmp_path: Path) -> None:
+    page = P.save_png(P.render_page(P.TEXTS["eng"]), tmp_path / "slow.png")
+    proc = kartoteka("ocr", str(page), "--page-timeout", "0.01", "--json")
+    assert proc.returncode == 1
+    assert "page 1: Tesseract took longer than 0.01 s" in proc.stderr
+    (pg,) = json.loads(proc.stdout)["files"][0]["pages"]
+    assert pg["error"] and pg["text"] == ""
+
+
+def test_bad_setting_exits_with_configuration_status(kartoteka, tmp_path: Path) -> None:
+    page = P.save_png(P.render_page("x", dpi=72), tmp_path / "p.png")
+    proc = kartoteka("ocr", str(page), env={"KARTOTEKA_OCR_DPI": "many"})
+    assert proc.returncode == 3
+    assert proc.stderr.startswith("kartoteka: setting 'ocr.dpi'")

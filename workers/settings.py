@@ -1,0 +1,85 @@
+"""One settings object, read once at the entry point and passed down.
+
+Sources, later ones winning: defaults, a TOML settings file (``--settings FILE`` or
+``KARTOTEKA_SETTINGS``), then ``KARTOTEKA_*`` environment variables. Variables for a section
+carry its name: ``KARTOTEKA_OCR_LANGUAGES`` sets ``[ocr] languages``. Like starlette's
+``Config(environ=...)``, the environment is passed in, so tests hand over a plain dict.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ingest.errors import ConfigurationError
+from ocr.config import OcrConfig
+
+PREFIX = "KARTOTEKA_"
+SECTIONS = {"ocr": OcrConfig}
+
+
+def default_data_dir(environ: Mapping[str, str]) -> Path:
+    base = environ.get("XDG_DATA_HOME") or str(Path(environ.get("HOME", "/var/lib")) / ".local" / "share")
+    return Path(base) / "kartoteka"
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Where the catalog, blobs, index and work area live.
+    data_dir: Path
+    #: One hot folder with the default profile (the simplest set-up).
+    inbox: Path | None = None
+    #: SQLAlchemy URL of the catalog; default: SQLite under data_dir.
+    database_url: str | None = None
+    #: Search backend URL; default: the embedded index under data_dir.
+    search_url: str | None = None
+    #: dramatiq broker URL (redis://, amqp://); default: in-process.
+    broker_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    ocr: OcrConfig = OcrConfig()
+
+    @property
+    def catalog_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'catalog.sqlite3'}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None, file: Path | None = None) -> Settings:
+    """Build Settings from a settings file and the environment; ConfigurationError if invalid."""
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    file = file or (Path(env[PREFIX + "SETTINGS"]) if env.get(PREFIX + "SETTINGS") else None)
+    if file is not None:
+        values = _read_file(file)
+    for key, value in env.items():
+        if not key.startswith(PREFIX) or key == PREFIX + "SETTINGS" or value == "":
+            continue
+        name = key[len(PREFIX) :].lower()
+        section, _, rest = name.partition("_")
+        if section in SECTIONS and rest:
+            values.setdefault(section, {})[rest] = value
+        else:
+            values[name] = value
+    values.setdefault("data_dir", default_data_dir(env))
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigurationError(f"setting {where!r}: {first['msg']} (got {first.get('input')!r})") from e
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError as e:
+        raise ConfigurationError(f"settings file {path} does not exist") from e
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigurationError(f"settings file {path} is not valid TOML: {e}") from e
