@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone, tzinfo
 from typing import Any
@@ -134,6 +134,14 @@ class Catalog:
                     update(batches).where(batches.c.id == batch_id).values(closed_at=self._clock())
                 )
                 log.info("closed batch %s", batch_id)
+
+    def batch_hotfolder(self, batch_id: str) -> str:
+        """The hot folder (or ``cli:…`` source) a batch came from."""
+        with self._read() as conn:
+            found = conn.execute(select(batches.c.hotfolder).where(batches.c.id == batch_id)).scalar_one_or_none()
+        if found is None:
+            raise BatchNotFound(f"no batch has id {batch_id}")
+        return str(found)
 
     # -- the ledger ----------------------------------------------------------------------
 
@@ -266,47 +274,65 @@ class Catalog:
         no number is taken; the input becomes ``archived`` if it is the card's own input (a
         re-run), or ``duplicate`` if another input was archived to that card.
         """
+        return self.register_cards(input_id, [draft], actor)[0]
+
+    def register_cards(self, input_id: str, drafts: Sequence[CardDraft], actor: str = "ingest") -> list[CardRow]:
+        """Register the documents split out of one input (separator sheets), all or none.
+
+        Numbers are consecutive in document order; the input points at the first card. Each
+        draft's ``source_sha256`` is that document's own key, so a re-run registers nothing twice.
+        """
+        if not drafts:
+            raise ValueError("register_cards needs at least one draft")
         for attempt in (1, 2):
             try:
                 with self._write() as conn:
-                    return self._register(conn, input_id, draft, actor)
+                    return self._register(conn, input_id, drafts, actor)
             except IntegrityError:
                 # Lost a race for the same original (PostgreSQL); the retry finds its card.
-                if attempt == 2 or self.find_card_by_sha256(draft.source_sha256) is None:
+                if attempt == 2 or self.find_card_by_sha256(drafts[0].source_sha256) is None:
                     raise
-                log.info("original %s was registered concurrently", draft.source_sha256)
+                log.info("original %s was registered concurrently", drafts[0].source_sha256)
         raise AssertionError("unreachable")
 
-    def _register(self, conn: Connection, input_id: str, draft: CardDraft, actor: str) -> CardRow:
+    def _register(self, conn: Connection, input_id: str, drafts: Sequence[CardDraft], actor: str) -> list[CardRow]:
         source = lock_input(conn, input_id)
+        first = drafts[0]
         existing = conn.execute(
-            select(cards.c.id).where(cards.c.source_sha256 == draft.source_sha256)
+            select(cards.c.id).where(cards.c.source_sha256 == first.source_sha256)
         ).scalar_one_or_none()
         if existing is not None:
             self._settle_input(conn, source, str(existing))
-            return get_card_row(conn, str(existing))
+            return [self._card_for(conn, d.source_sha256) or get_card_row(conn, str(existing)) for d in drafts]
         now = self._clock()
         year = now.astimezone(self._tz).year
-        card_id, number = insert_card(
-            conn,
-            draft,
-            batch_id=source.batch_id if draft.batch_id is None else draft.batch_id,
-            source_name=source.name if draft.source_name is None else draft.source_name,
-            year=year,
-            now=now,
-        )
-        self._log_change(conn, card_id, actor, "created", created_diff(draft, number), now)
+        card_ids: list[str] = []
+        for draft in drafts:
+            card_id, number = insert_card(
+                conn,
+                draft,
+                batch_id=source.batch_id if draft.batch_id is None else draft.batch_id,
+                source_name=source.name if draft.source_name is None else draft.source_name,
+                year=year,
+                now=now,
+            )
+            self._log_change(conn, card_id, actor, "created", created_diff(draft, number), now)
+            log.info("registered %s for %s (input %s)", number, draft.source_sha256, input_id)
+            card_ids.append(card_id)
         update_input(
             conn,
             input_id,
             now,
             outcome="archived",
-            card_id=card_id,
+            card_id=card_ids[0],
             stage=ARCHIVE_STAGE,
             reason=None,
         )
-        log.info("registered %s for %s (input %s)", number, draft.source_sha256, input_id)
-        return get_card_row(conn, card_id)
+        return [get_card_row(conn, c) for c in card_ids]
+
+    def _card_for(self, conn: Connection, source_sha256: str) -> CardRow | None:
+        found = conn.execute(select(cards.c.id).where(cards.c.source_sha256 == source_sha256)).scalar_one_or_none()
+        return get_card_row(conn, str(found)) if found is not None else None
 
     def _settle_input(self, conn: Connection, source: InputFileRow, card_id: str) -> None:
         """Point an input at the existing card of its original: archived once, else duplicate."""

@@ -42,6 +42,8 @@ class OcrConfig(BaseModel):
     remove_borders: bool = True
     #: A PDF page with at least this many letters or digits in its text layer is taken as it is.
     text_layer_min_chars: int = 20
+    #: Read QR codes and barcodes on each page (for separator sheets); off unless a profile needs it.
+    read_codes: bool = False
     #: How PDF pages are rasterised: PDFium in-process (about 3x faster) or poppler's pdftoppm.
     rasterizer: Literal["pdfium", "pdftoppm"] = "pdfium"
     #: Path of the tesseract program.

@@ -52,6 +52,8 @@ class PageResult:
     pdf: bytes | None = field(default=None, repr=False)
     #: the same page written to a spool file (set by ocr.run when a spool folder is given)
     pdf_file: Path | None = None
+    #: QR codes and barcodes found on the page (only when OcrConfig.read_codes is on)
+    codes: tuple[str, ...] = ()
     #: what preprocessing did, for logs and benchmarks
     steps: tuple[str, ...] = ()
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from ingest.errors import PermanentError, TransientError
-from ingest.separators import is_blank_page
+from ingest.separators import is_blank_page, read_codes
 from ocr import preprocess as pp
 from ocr.config import OcrConfig
 from ocr.engine import OcrEngine, Orientation
@@ -79,6 +79,8 @@ def recognize_page(number: int, gray: np.ndarray, dpi: int, cfg: OcrConfig, engi
     h, w = gray.shape[:2]
     base = PageResult(number=number, width=w, height=h, dpi=dpi)
     try:
+        if cfg.read_codes:
+            base = replace(base, codes=tuple(read_codes(gray)))
         if cfg.skip_blank and is_blank_page(gray):
             return replace(base, blank=True, steps=("blank",))
         prep = prepare(gray, dpi, cfg, engine)

@@ -121,7 +121,7 @@ def _read(state: _FileState, cfg: OcrConfig) -> Iterator[SourcePage]:
         yield from pages
     except UnsupportedInput as e:
         state.error = str(e)
-        log.warning("%s: %s", state.path, e)
+        log.info("%s: %s", state.path, e)
 
 
 def _page_without_ocr(source: SourcePage) -> PageResult:

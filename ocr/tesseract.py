@@ -8,6 +8,7 @@ was 7.6x slower on two cores when its threads competed with ours.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import cv2
@@ -31,8 +33,11 @@ log = logging.getLogger(__name__)
 class TesseractEngine:
     name = "tesseract"
 
-    def __init__(self, cmd: str = "tesseract") -> None:
+    def __init__(self, cmd: str = "tesseract", max_parallel: int = 0) -> None:
         self.cmd = cmd
+        # Several documents may be recognised at once (worker threads), each with its own page
+        # pool; this caps the Tesseract processes of the whole process at one per core.
+        self._slots = threading.BoundedSemaphore(max_parallel) if max_parallel > 0 else None
         # pytesseract starts tesseract with our environment and the command in a module
         # attribute; it has no per-call arguments for either. Both are the same for every call
         # in the process, so set them once here.
@@ -97,6 +102,10 @@ class TesseractEngine:
         return Orientation(rotation=int(rot.group(1)) % 360, confidence=float(conf.group(1)) if conf else 0.0)
 
     def _run(self, src: Path, base: Path, lang: str, config: str, extension: str, timeout: float) -> None:
+        with self._slots or contextlib.nullcontext():
+            self._run_unguarded(src, base, lang, config, extension, timeout)
+
+    def _run_unguarded(self, src: Path, base: Path, lang: str, config: str, extension: str, timeout: float) -> None:
         try:
             pytesseract.pytesseract.run_tesseract(
                 str(src), str(base), extension=extension, lang=lang, config=config, timeout=timeout

@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 from ingest.errors import PipelineError
-from workers import logs, ocr_command
+from workers import catalog_commands, ingest_command, logs, ocr_command, service_command
 from workers.exitcodes import ExitCode, exit_code_for
 from workers.settings import load_settings
 
-COMMANDS = (ocr_command,)
+COMMANDS = (service_command, ingest_command, ocr_command, catalog_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings(file=args.settings)
-        level = "DEBUG" if args.verbose else getattr(args, "log_level", None) or "ERROR"
+        level = "DEBUG" if args.verbose else getattr(args, "log_level", None) or "WARNING"
         logs.configure(level, settings.log_format)
         return int(args.run(args, settings))
     except PipelineError as e:

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.errors import ConfigurationError
+from ingest.profile import HotFolderProfile
 from ocr.config import OcrConfig
 
 PREFIX = "KARTOTEKA_"
@@ -44,10 +45,33 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     ocr: OcrConfig = OcrConfig()
+    #: Hot folders with their profiles (``[[hotfolders]]`` tables in the settings file).
+    hotfolders: tuple[HotFolderProfile, ...] = ()
+    #: Documents processed at once by the embedded worker (each uses the OCR page pool).
+    worker_threads: int = Field(2, ge=1, le=64)
+    #: Seconds between recovery sweeps that re-enqueue unfinished work from the catalog.
+    sweep_seconds: float = Field(60.0, gt=0)
+    #: The office's time zone: it decides the year in registration numbers.
+    timezone: str = "UTC"
 
     @property
     def catalog_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'catalog.sqlite3'}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    def profiles(self) -> list[HotFolderProfile]:
+        """Every hot folder, KARTOTEKA_INBOX first, each with its quarantine folder decided."""
+        found = list(self.hotfolders)
+        if self.inbox is not None and all(p.path != self.inbox for p in found):
+            found.insert(0, HotFolderProfile(path=self.inbox))
+        return [p if p.quarantine else p.model_copy(update={"quarantine": p.path / "quarantine"}) for p in found]
 
 
 def load_settings(environ: Mapping[str, str] | None = None, file: Path | None = None) -> Settings:

@@ -1,0 +1,74 @@
+"""The collaborators every stage needs, built once per process from Settings."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from archive.blobs import FileBlobStore
+from archive.catalog import Catalog
+from archive.db import make_engine, upgrade
+from ingest.profile import HotFolderProfile
+from ocr.run import workers
+from ocr.tesseract import TesseractEngine
+from workers.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    catalog: Catalog
+    blobs: FileBlobStore
+    engine: TesseractEngine
+    profiles: dict[str, HotFolderProfile] = field(default_factory=dict)
+
+    def profile_for(self, hotfolder: str) -> HotFolderProfile:
+        """The profile of a batch's hot folder; CLI batches and unknown folders get the default."""
+        found = self.profiles.get(hotfolder)
+        if found is not None:
+            return found
+        return HotFolderProfile(path=Path(hotfolder), languages=self.settings.ocr.languages)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.settings.work_dir
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Open the catalog (migrating it to the current schema), the blob store and the engine."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    db = make_engine(settings.catalog_url)
+    if migrate:
+        upgrade(db)
+    engine = TesseractEngine(settings.ocr.tesseract_cmd, max_parallel=workers(settings.ocr))
+    engine.check_languages(settings.ocr.languages)
+    profiles = {str(p.path.resolve()): p for p in settings.profiles()}
+    for p in profiles.values():
+        engine.check_languages(p.languages)
+    return Services(
+        settings=settings,
+        catalog=Catalog(db, tz=ZoneInfo(settings.timezone)),
+        blobs=FileBlobStore(settings.blob_dir),
+        engine=engine,
+        profiles=profiles,
+    )
+
+
+_current: Services | None = None
+_lock = threading.Lock()
+
+
+def set_current(services: Services | None) -> None:
+    """Install the process's Services (the entry point does this before any actor runs)."""
+    global _current
+    with _lock:
+        _current = services
+
+
+def current() -> Services:
+    if _current is None:
+        raise RuntimeError("services are not set up: call workers.services.set_current() at start-up")
+    return _current
