@@ -38,11 +38,8 @@ class TesseractEngine:
         # Several documents may be recognised at once (worker threads), each with its own page
         # pool; this caps the Tesseract processes of the whole process at one per core.
         self._slots = threading.BoundedSemaphore(max_parallel) if max_parallel > 0 else None
-        # pytesseract starts tesseract with our environment and the command in a module
-        # attribute; it has no per-call arguments for either. Both are the same for every call
-        # in the process, so set them once here.
+        # pytesseract starts tesseract with our environment: it has no per-call argument for it.
         os.environ["OMP_THREAD_LIMIT"] = "1"
-        pytesseract.pytesseract.tesseract_cmd = cmd
 
     def _check_installed(self) -> str:
         path = shutil.which(self.cmd)
@@ -106,19 +103,26 @@ class TesseractEngine:
             self._run_unguarded(src, base, lang, config, extension, timeout)
 
     def _run_unguarded(self, src: Path, base: Path, lang: str, config: str, extension: str, timeout: float) -> None:
+        # pytesseract reads the command from a module attribute at call time. A process has one
+        # engine command in practice (tests add fakes, one at a time), so setting it per call
+        # keeps every engine pointing at its own program.
+        pytesseract.pytesseract.tesseract_cmd = self.cmd
         try:
             pytesseract.pytesseract.run_tesseract(
                 str(src), str(base), extension=extension, lang=lang, config=config, timeout=timeout
             )
-        except RuntimeError as e:
-            if "timeout" in str(e).lower():
-                raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr") from e
-            raise EngineFailed(f"Tesseract failed: {e}", stage="ocr") from e
         except pytesseract.TesseractError as e:
             message = " ".join(str(e.message).split())[:200]
             if "Failed loading language" in message or "Error opening data file" in message:
                 raise EngineMissing(f"Tesseract language data missing for {lang!r}: {message}") from e
+            if isinstance(e.status, int) and e.status < 0:
+                # Killed by a signal (the OOM killer, an operator): not the page's fault.
+                raise EngineFailed(f"Tesseract was killed (signal {-e.status})", stage="ocr") from e
             raise UnreadablePage(f"Tesseract could not read this page: {message}", stage="ocr") from e
+        except RuntimeError as e:  # pytesseract's timeout (TesseractError, a subclass, is above)
+            if "timeout" in str(e).lower():
+                raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr") from e
+            raise EngineFailed(f"Tesseract failed: {e}", stage="ocr") from e
         except pytesseract.TesseractNotFoundError as e:
             raise EngineMissing(f"tesseract not found ({self.cmd!r})") from e
         except OSError as e:

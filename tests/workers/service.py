@@ -1,0 +1,101 @@
+"""Helpers to run ``kartoteka run`` as a real subprocess against a temporary data dir and inbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+EXE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kartoteka"
+
+
+@dataclass
+class Service:
+    root: Path
+    settle: float = 0.3
+    separation: str = "file"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.inbox / "quarantine"
+
+    @property
+    def settings_file(self) -> Path:
+        return self.root / "kartoteka.toml"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KARTOTEKA_")}
+        env["KARTOTEKA_DATA_DIR"] = str(self.root / "data")
+        env["KARTOTEKA_SETTINGS"] = str(self.settings_file)
+        env["KARTOTEKA_SWEEP_SECONDS"] = "2"
+        env.update(self.extra_env)
+        return env
+
+    def write_settings(self) -> None:
+        self.inbox.mkdir(parents=True, exist_ok=True)
+        self.settings_file.write_text(
+            "[[hotfolders]]\n"
+            f'path = "{self.inbox}"\n'
+            'journal = "ВХ"\n'
+            'kind = "incoming"\n'
+            f'separation = "{self.separation}"\n'
+            f"settle_seconds = {self.settle}\n"
+            "rescan_seconds = 2\n",
+            encoding="utf-8",
+        )
+
+    def start(self) -> None:
+        self.write_settings()
+        with (self.root / "service.log").open("ab") as log:
+            self.proc = subprocess.Popen([str(EXE), "run"], env=self.env(), stdout=log, stderr=log)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=30)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                return self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def cli(self, *args: str) -> Any:
+        out = subprocess.run([str(EXE), *args, "--json"], env=self.env(), capture_output=True, text=True, timeout=120, check=False)
+        assert out.returncode in (0, 1), out.stderr
+        return json.loads(out.stdout)
+
+    def ledger(self) -> list[dict[str, Any]]:
+        return list(self.cli("ledger")["files"])
+
+    def log(self) -> str:
+        path = self.root / "service.log"
+        return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+
+    def wait_for(self, predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc is None or self.proc.poll() is None, f"service exited: {self.log()[-3000:]}"
+            if predicate():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"timed out waiting for {what}; log tail:\n{self.log()[-3000:]}")
+
+    def inbox_files(self) -> list[Path]:
+        return [p for p in self.inbox.rglob("*") if p.is_file() and self.quarantine not in p.parents]

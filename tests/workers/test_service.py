@@ -1,0 +1,193 @@
+"""``kartoteka run`` as a scanner operator uses it: drop files, get cards. Real Tesseract."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from tests import pages as P
+from tests.workers.service import Service
+
+pytestmark = [pytest.mark.tesseract, pytest.mark.slow]
+
+
+def _page(text: str, dpi: int = 150):  # type: ignore[no-untyped-def]
+    return P.render_page(text, dpi=dpi, points=14)
+
+
+def _drop(src: Path, inbox: Path, name: str) -> Path:
+    """Drop a file the way a scanner does: written under a temporary name, then renamed."""
+    tmp = inbox / f".{name}.part"
+    tmp.write_bytes(src.read_bytes())
+    target = inbox / name
+    os.replace(tmp, target)
+    return target
+
+
+@pytest.fixture
+def service(tmp_path: Path):  # type: ignore[no-untyped-def]
+    svc = Service(tmp_path)
+    yield svc
+    if svc.proc is not None:
+        svc.stop()
+
+
+def _final(svc: Service, count: int) -> bool:
+    rows = svc.ledger()
+    return len(rows) >= count and all(r["outcome"] != "pending" for r in rows) and not svc.inbox_files()
+
+
+def test_dropped_files_become_cards_with_the_page_text(service: Service, tmp_path: Path) -> None:
+    service.start()
+    memo = P.save_png(_page(P.TEXTS["rus"]), tmp_path / "memo.png", dpi=150)
+    order = P.image_pdf([_page(P.TEXTS["eng"])], tmp_path / "order.pdf", dpi=150)
+    _drop(memo, service.inbox, "memo.png")
+    _drop(order, service.inbox, "order.pdf")
+    service.wait_for(lambda: _final(service, 2), 120, "two cards")
+    rows = {Path(r["path"]).name: r for r in service.ledger()}
+    assert {r["outcome"] for r in rows.values()} == {"archived"}
+    card = service.cli("card", rows["memo.png"]["card"])
+    assert card["registration_number"].startswith("ВХ-")
+    assert "ЗАПИСКА" in card["pages"][0]["text"]
+    assert card["doc_number"] == "45/12-п" and card["doc_date"] == "2024-03-12"
+    assert {a["role"] for a in card["attachments"]} >= {"original", "pdf", "text", "hocr"}
+    order_card = service.cli("card", rows["order.pdf"]["card"])
+    assert "PURCHASE" in order_card["pages"][0]["text"]
+    assert not (service.inbox / "memo.png").exists()  # removed only after its card was committed
+    assert service.cli("verify")["problems"] == []
+
+
+def test_same_file_twice_is_a_duplicate_of_the_first_card(service: Service, tmp_path: Path) -> None:
+    service.start()
+    memo = P.save_png(_page(P.TEXTS["eng"]), tmp_path / "memo.png", dpi=150)
+    _drop(memo, service.inbox, "first.png")
+    service.wait_for(lambda: _final(service, 1), 120, "first card")
+    _drop(memo, service.inbox, "again.png")
+    service.wait_for(lambda: _final(service, 2), 120, "duplicate outcome")
+    rows = {Path(r["path"]).name: r for r in service.ledger()}
+    assert rows["first.png"]["outcome"] == "archived"
+    assert rows["again.png"]["outcome"] == "duplicate"
+    assert rows["again.png"]["card"] == rows["first.png"]["card"]
+
+
+def test_a_file_still_being_written_is_not_taken_early(service: Service, tmp_path: Path) -> None:
+    service.settle = 1.5
+    service.start()
+    data = P.save_tiff([_page(P.TEXTS["eng"]), _page(P.TEXTS["rus"])], tmp_path / "scan.tif", dpi=150).read_bytes()
+    target = service.inbox / "scan.tif"
+    chunks = 6
+    step = len(data) // chunks + 1
+    with target.open("wb") as f:
+        for i in range(chunks):
+            f.write(data[i * step : (i + 1) * step])
+            f.flush()
+            time.sleep(0.8)  # slower than nothing, faster than the settle window
+            assert service.ledger() == [], "taken while still being written"
+    service.wait_for(lambda: _final(service, 1), 120, "the complete file")
+    (row,) = service.ledger()
+    assert row["outcome"] == "archived", row
+    card = service.cli("card", row["card"])
+    assert card["page_count"] == 2
+
+
+def test_hostile_inputs_are_quarantined_while_good_files_go_on(service: Service, tmp_path: Path) -> None:
+    inbox = service.inbox
+    service.write_settings()
+    good = P.save_png(_page(P.TEXTS["eng"]), tmp_path / "good.png", dpi=150)
+    tif = P.save_tiff([_page("one"), _page("two")], tmp_path / "t.tif", dpi=150).read_bytes()
+    pdf = P.image_pdf([_page("x"), _page("y")], tmp_path / "p.pdf", dpi=150).read_bytes()
+    locked = tmp_path / "locked.pdf"
+    with pikepdf.open(P.text_pdf([P.TEXTS["eng"]], tmp_path / "plain.pdf")) as doc:
+        doc.save(locked, encryption=pikepdf.Encryption(user="u", owner="o"))
+    from tests.ocr.test_inputs import _png_header_only
+
+    hostile = {
+        "zero.pdf": b"",
+        "truncated.tif": tif[: len(tif) // 3],
+        "truncated.pdf": pdf[: len(pdf) // 2],
+        "locked.pdf": locked.read_bytes(),
+        "bomb.png": _png_header_only(tmp_path / "bomb.png", 80_000, 80_000).read_bytes(),
+        "random.pdf": os.urandom(4096),
+    }
+    for name, content in hostile.items():
+        (inbox / name).write_bytes(content)
+    (inbox / "link.pdf").symlink_to(good)
+    odd = "счёт №5 (копия) ;'$x & y.png"
+    _drop(good, inbox, odd)
+    _drop(good, inbox, "good.png")
+    (inbox / "folder.pdf").mkdir()
+    _drop(P.save_png(_page(P.TEXTS["rus"]), tmp_path / "r.png", dpi=150), inbox / "folder.pdf", "inside.png")
+    service.start()
+    expected = len(hostile) + 4  # + link, odd name, good, inside
+    service.wait_for(lambda: _final(service, expected), 180, "every file to have an outcome")
+    rows = {Path(r["path"]).name: r for r in service.ledger()}
+    for name in [*hostile, "link.pdf"]:
+        assert rows[name]["outcome"] == "quarantined", rows[name]
+        assert rows[name]["reason"]
+        batch_dir = service.quarantine
+        assert (batch_dir / name).exists() or (batch_dir / name).is_symlink(), f"{name} not moved to quarantine"
+        reason = (batch_dir / f"{name}.reason.txt").read_text(encoding="utf-8")
+        assert rows[name]["reason"] in reason
+    assert "encrypted" in rows["locked.pdf"]["reason"]
+    assert "too large" in rows["bomb.png"]["reason"]
+    assert "truncated" in rows["truncated.pdf"]["reason"]
+    assert "empty" in rows["zero.pdf"]["reason"]
+    assert "symbolic link" in rows["link.pdf"]["reason"]
+    # the good ones, including the odd name and the file inside a folder named like a file
+    # the same content under two names: one is archived, the other is its duplicate
+    assert sorted([rows[odd]["outcome"], rows["good.png"]["outcome"]]) == ["archived", "duplicate"]
+    assert rows[odd]["card"] == rows["good.png"]["card"]
+    assert rows["inside.png"]["outcome"] == "archived"
+    assert (service.quarantine / "truncated.pdf").read_bytes() == hostile["truncated.pdf"]  # untouched
+    assert list(service.quarantine.glob("*.ledger.json"))
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(service: Service, tmp_path: Path) -> None:
+    """50 files, the service killed -9 again and again while it ingests, then restarted."""
+    rng = random.Random(20261129)
+    n = 50
+    sources = []
+    for i in range(n):
+        text = f"Входящий документ номер {i}\nDocument number {i}\nКартотека"
+        sources.append(P.save_png(_page(text, dpi=100), tmp_path / f"src-{i:02d}.png", dpi=100))
+    service.start()
+    dropped = 0
+    kills = 0
+    deadline = time.monotonic() + 240
+    while kills < 8 and time.monotonic() < deadline:
+        burst = rng.randint(5, 12)
+        for src in sources[dropped : dropped + burst]:
+            _drop(src, service.inbox, f"scan-{dropped:02d}.png")
+            dropped += 1
+        time.sleep(rng.uniform(0.3, 2.5))
+        service.kill()
+        kills += 1
+        service.start()
+    for src in sources[dropped:]:
+        _drop(src, service.inbox, f"scan-{dropped:02d}.png")
+        dropped += 1
+    assert dropped == n
+    service.wait_for(lambda: _final(service, n), 300, "every file to have an outcome after the kills")
+    rows = service.ledger()
+    by_name: dict[str, list[dict]] = {}
+    for r in rows:
+        by_name.setdefault(Path(r["path"]).name, []).append(r)
+    assert sorted(by_name) == [f"scan-{i:02d}.png" for i in range(n)], "a file was lost or invented"
+    assert all(len(v) == 1 for v in by_name.values()), {k: v for k, v in by_name.items() if len(v) > 1}
+    assert {r["outcome"] for r in rows} == {"archived"}
+    numbers = sorted(r["card"] for r in rows)
+    assert len(set(numbers)) == n, "a card or registration number was duplicated"
+    seqs = sorted(int(num.rsplit("-", 1)[1]) for num in numbers)
+    assert seqs == list(range(1, n + 1)), "registration numbers have gaps"
+    assert service.inbox_files() == []
+    assert "recovery sweep re-enqueued" in service.log(), "no kill hit unfinished work: the test proved nothing"
+    for r in rows[:: n // 5]:
+        card = service.cli("card", r["card"])
+        i = int(Path(r["path"]).stem.split("-")[1])
+        assert f"номер {i}" in card["pages"][0]["text"] or f"number {i}" in card["pages"][0]["text"]
+    assert service.cli("verify")["problems"] == []
