@@ -282,12 +282,23 @@ class Catalog:
         Numbers are consecutive in document order; the input points at the first card. Each
         draft's ``source_sha256`` is that document's own key, so a re-run registers nothing twice.
         """
-        if not drafts:
-            raise ValueError("register_cards needs at least one draft")
+        return self.register_documents(drafts, {input_id: 0}, actor)
+
+    def register_documents(
+        self, drafts: Sequence[CardDraft], owners: Mapping[str, int], actor: str = "ingest"
+    ) -> list[CardRow]:
+        """Register documents that come from one or more inputs (a batch split by separator sheets).
+
+        ``owners`` maps each input id to the index of the draft holding its first page; every
+        input is settled in the same transaction (``archived``, or ``duplicate`` when its card
+        already belonged to another input). Drafts whose key is already registered are reused.
+        """
+        if not drafts or not owners:
+            raise ValueError("register_documents needs drafts and their inputs")
         for attempt in (1, 2):
             try:
                 with self._write() as conn:
-                    return self._register(conn, input_id, drafts, actor)
+                    return self._register(conn, drafts, owners, actor)
             except IntegrityError:
                 # Lost a race for the same original (PostgreSQL); the retry finds its card.
                 if attempt == 2 or self.find_card_by_sha256(drafts[0].source_sha256) is None:
@@ -295,39 +306,38 @@ class Catalog:
                 log.info("original %s was registered concurrently", drafts[0].source_sha256)
         raise AssertionError("unreachable")
 
-    def _register(self, conn: Connection, input_id: str, drafts: Sequence[CardDraft], actor: str) -> list[CardRow]:
-        source = lock_input(conn, input_id)
-        first = drafts[0]
-        existing = conn.execute(
-            select(cards.c.id).where(cards.c.source_sha256 == first.source_sha256)
-        ).scalar_one_or_none()
-        if existing is not None:
-            self._settle_input(conn, source, str(existing))
-            return [self._card_for(conn, d.source_sha256) or get_card_row(conn, str(existing)) for d in drafts]
+    def _register(
+        self, conn: Connection, drafts: Sequence[CardDraft], owners: Mapping[str, int], actor: str
+    ) -> list[CardRow]:
+        sources = {input_id: lock_input(conn, input_id) for input_id in sorted(owners)}
+        first_source = sources[min(owners, key=lambda i: (owners[i], i))]
         now = self._clock()
         year = now.astimezone(self._tz).year
         card_ids: list[str] = []
+        created: set[str] = set()
         for draft in drafts:
+            existing = self._card_for(conn, draft.source_sha256)
+            if existing is not None:
+                card_ids.append(existing.id)
+                continue
             card_id, number = insert_card(
                 conn,
                 draft,
-                batch_id=source.batch_id if draft.batch_id is None else draft.batch_id,
-                source_name=source.name if draft.source_name is None else draft.source_name,
+                batch_id=first_source.batch_id if draft.batch_id is None else draft.batch_id,
+                source_name=first_source.name if draft.source_name is None else draft.source_name,
                 year=year,
                 now=now,
             )
             self._log_change(conn, card_id, actor, "created", created_diff(draft, number), now)
-            log.info("registered %s for %s (input %s)", number, draft.source_sha256, input_id)
+            log.info("registered %s for %s", number, draft.source_sha256)
             card_ids.append(card_id)
-        update_input(
-            conn,
-            input_id,
-            now,
-            outcome="archived",
-            card_id=card_ids[0],
-            stage=ARCHIVE_STAGE,
-            reason=None,
-        )
+            created.add(card_id)
+        for input_id, index in owners.items():
+            card_id = card_ids[index]
+            if card_id in created:
+                update_input(conn, input_id, now, outcome="archived", card_id=card_id, stage=ARCHIVE_STAGE, reason=None)
+            else:
+                self._settle_input(conn, sources[input_id], card_id)
         return [get_card_row(conn, c) for c in card_ids]
 
     def _card_for(self, conn: Connection, source_sha256: str) -> CardRow | None:

@@ -57,7 +57,7 @@ def _line_score(ys: np.ndarray, xs: np.ndarray, angle_deg: float, bins: int) -> 
     proj = ys * np.cos(a) - xs * np.sin(a)
     hist, _ = np.histogram(proj, bins=bins)
     h = hist.astype(np.float64)
-    return float(np.mean(h * h) / max(np.mean(h) ** 2, 1e-9))
+    return float(np.mean(h * h)) / max(float(np.mean(h)) ** 2, 1e-9)
 
 
 def _best_angle(ys: np.ndarray, xs: np.ndarray, lo: float, hi: float, bins: int) -> tuple[float, float]:

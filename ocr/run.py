@@ -141,15 +141,20 @@ def _spool(page: PageResult, spool: Path | None, file_index: int) -> PageResult:
 
 
 def searchable_pdf(result: FileResult, out: Path) -> int:
-    """Assemble the file's searchable PDF from its spooled pages; returns the page count.
+    """Assemble the file's searchable PDF from its spooled pages; returns the page count."""
+    return searchable_pdf_from([(Path(result.path), page) for page in result.pages], out)
+
+
+def searchable_pdf_from(pages: Iterable[tuple[Path, PageResult]], out: Path) -> int:
+    """Assemble a PDF from pages of one or more files, each given with the file it came from.
 
     OCR'd pages come from Tesseract's renderer, text-layer pages are the original PDF's own
     pages, pages that failed keep their image without text, blank pages are left out.
     """
     parts: list[tuple[Path, int]] = []
-    for page in result.pages:
+    for source, page in pages:
         if page.pdf_file is not None:
             parts.append((page.pdf_file, 0))
         elif page.source == "text-layer":
-            parts.append((Path(result.path), page.number - 1))
+            parts.append((source, page.number - 1))
     return assemble(parts, out)

@@ -221,7 +221,7 @@ def _render_pdftoppm(pdf, index: int, dpi: float, cfg: OcrConfig) -> np.ndarray:
 
     try:
         (image,) = convert_from_path(
-            pdf.kartoteka_path, dpi=dpi, first_page=index + 1, last_page=index + 1,
+            pdf.kartoteka_path, dpi=int(round(dpi)), first_page=index + 1, last_page=index + 1,
             grayscale=True, timeout=int(cfg.page_timeout),
         )
     except (PDFPageCountError, PDFSyntaxError, ValueError) as e:
@@ -244,7 +244,7 @@ def _usable_text_layer(page, area: float, cfg: OcrConfig, pdfium_c) -> str | Non
         return None  # fonts without a Unicode map: the text is garbage, OCR the page instead
     if letters < 200 and _image_coverage(page, area, pdfium_c) > 0.5:
         return None  # a scan with a few words of stamp or page number on top
-    return text
+    return str(text)
 
 
 def _image_coverage(page, area: float, pdfium_c) -> float:  # type: ignore[no-untyped-def]
@@ -274,7 +274,7 @@ def count_pages(path: Path) -> int:
         if kind is FileType.PDF:
             import pypdfium2 as pdfium
 
-            with pdfium.PdfDocument(path) as pdf:  # type: ignore[attr-defined]
+            with pdfium.PdfDocument(path) as pdf:
                 return len(pdf)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -45,7 +45,11 @@ stamp=.venv/.kartoteka-deps
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "bootstrap: installing Python dependencies (pinned by constraints.txt)" >&2
-  .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
-  .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
+  log=$(mktemp)
+  if ! { .venv/bin/python -m pip install -q --disable-pip-version-check -U pip &&
+         .venv/bin/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'; } >"$log" 2>&1; then
+    cat "$log" >&2; rm -f "$log"; echo "bootstrap: pip install failed" >&2; exit 3
+  fi
+  rm -f "$log"
   echo "$want" > "$stamp"
 fi

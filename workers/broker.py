@@ -33,7 +33,7 @@ def make_broker(url: str | None) -> dramatiq.Broker:
     elif url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=url)
+        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
@@ -57,7 +57,6 @@ def declare_actors(broker: dramatiq.Broker, on_done: Callable[[str], None] = lam
             on_done(input_id)
 
     process = dramatiq.actor(
-        process_input,
         broker=broker,
         actor_name="process_input",
         queue_name="process",
@@ -66,7 +65,7 @@ def declare_actors(broker: dramatiq.Broker, on_done: Callable[[str], None] = lam
         max_backoff=120_000,
         time_limit=TIME_LIMIT_MS,
         throws=(PermanentError,),
-    )
+    )(process_input)
     return Actors(process=process)
 
 

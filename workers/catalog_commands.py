@@ -69,6 +69,8 @@ def card(args: argparse.Namespace, settings: Settings) -> int:
         if value:
             print(f"  {label}: {value}")
     for name, f in (c.fields or {}).items():
+        if name in ("date", "number"):
+            continue  # shown above
         print(f"  {name}: {f.value} (confidence {f.confidence:.2f}, page {f.page or '-'})")
     for page in view.pages:
         print(f"--- page {page.number} ({page.source}, confidence {page.confidence:.2f}) ---")

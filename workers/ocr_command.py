@@ -81,7 +81,7 @@ def _pdf_targets(files: list[Path], out: Path | None) -> dict[str, Path]:
     return {str(f): out / f"{f.stem}.pdf" for f in files}
 
 
-def _report(result: FileResult, bar: tqdm) -> int:  # type: ignore[type-arg]
+def _report(result: FileResult, bar: tqdm) -> int:
     """One line on stderr per failed file or page; returns how many."""
     if result.error:
         bar.write(f"kartoteka: {result.path}: {result.error}", file=sys.stderr)

@@ -17,11 +17,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import os
 import shutil
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from archive.blobs import sha256_file
@@ -32,7 +31,8 @@ from ingest.hotfolder import Candidate
 from ingest.profile import HotFolderProfile
 from ingest.quarantine import quarantine, write_batch_ledger_json
 from ocr.model import FileResult, PageResult
-from ocr.run import recognize_files, searchable_pdf
+from ingest.batches import is_ignored, list_batch_files, natural_key
+from ocr.run import recognize_files, searchable_pdf_from
 from workers.logs import current_item
 from workers.services import Services
 
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 #: Batches ingested from the command line: their files are never moved or deleted.
 CLI_PREFIX = "cli:"
 
-Enqueue = Callable[[str], None]
+Enqueue = Callable[[str], object]
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -90,87 +90,179 @@ def _record(path: Path, batch_id: str, services: Services) -> InputFileRow:
 
 
 @dataclass(frozen=True)
+class SourcedPage:
+    """A recognised page with the input it came from."""
+
+    row: InputFileRow
+    source: Path
+    page: PageResult
+
+
+@dataclass(frozen=True)
 class Document:
-    """Pages of one input that form one registration card."""
+    """Pages (of one or several inputs) that form one registration card."""
 
     key: str
-    pages: tuple[PageResult, ...]
+    pages: tuple[SourcedPage, ...]
 
 
 def process_input(input_id: str, services: Services) -> InputFileRow:
     """Recognise, classify and register one pending input; commit its outcome; finalise it.
 
-    Raises TransientError when it should be retried (the engine could not run); bad input is
-    never raised: it becomes the outcome ``quarantined`` with its reason.
+    In a separator-sheet profile, an input inside a batch folder is processed together with the
+    other pending files of its batch (documents may span files). Raises TransientError when it
+    should be retried (the engine could not run); bad input is never raised: it becomes the
+    outcome ``quarantined`` with its reason.
     """
     catalog = services.catalog
     row = catalog.get_input(input_id)
     if row is None:
-        log.info("input %s no longer exists", input_id)
         raise PermanentError(f"input {input_id} does not exist", stage="process")
     token = current_item.set(row.path)
     try:
+        root = Path(_batch_root(row, services))
+        profile = services.profile_for(str(root))
         if row.outcome == "pending":
-            row = _process(row, services)
-        finalize(row, services)
-        return row
+            group = _batch_group(row, root, profile, services)
+            lock = services.lock_for(row.batch_id if len(group) > 1 else row.id)
+            if not lock.acquire(blocking=False):
+                return row  # another thread is processing this batch and will finalise it
+            try:
+                group = [r for r in (catalog.get_input(g.id) for g in group) if r and r.outcome == "pending"]
+                if group:
+                    _process(group, profile, services)
+            finally:
+                lock.release()
+            row = catalog.get_input(input_id) or row
+        for done in _batch_group(row, root, profile, services, pending_only=False) if profile.separation != "file" else [row]:
+            finalize(done, services)
+        return catalog.get_input(input_id) or row
     finally:
         current_item.reset(token)
 
 
-def _process(row: InputFileRow, services: Services) -> InputFileRow:
+def _batch_group(
+    row: InputFileRow, root: Path, profile: HotFolderProfile, services: Services, *, pending_only: bool = True
+) -> list[InputFileRow]:
+    """The inputs processed together with ``row``: itself, or its batch folder's in separator mode."""
+    folder = _batch_folder_name(Path(row.path), root)
+    if profile.separation == "file" or folder is None:
+        return [row]
+    rows = [
+        r
+        for r in services.catalog.ledger(batch_id=row.batch_id)
+        if _batch_folder_name(Path(r.path), root) == folder and (r.outcome == "pending" or not pending_only)
+    ]
+    return sorted(rows, key=lambda r: natural_key(str(Path(r.path).relative_to(root))))
+
+
+def _process(rows: list[InputFileRow], profile: HotFolderProfile, services: Services) -> None:
     catalog = services.catalog
-    existing = catalog.find_card_by_sha256(row.sha256) or catalog.find_card_by_sha256(document_key(row.sha256, 1, 2))
-    if existing is not None:
-        return catalog.mark_duplicate(row.id, existing.id)
-    profile = services.profile_for(_batch_root(row, services))
-    blob = services.blobs.path(row.sha256)
-    if not blob.exists():
-        return catalog.mark_quarantined(row.id, "the stored copy of the original is missing: drop the file again", "ocr")
+    if len(rows) == 1:
+        row = rows[0]
+        existing = catalog.find_card_by_sha256(row.sha256)
+        if existing is not None:
+            catalog.mark_duplicate(row.id, existing.id)
+            return
     cfg = services.settings.ocr.model_copy(
         update={"languages": profile.languages, "read_codes": profile.separation == "barcode"}
     )
-    spool = services.work_dir / row.id
+    spool = services.work_dir / rows[0].id
     shutil.rmtree(spool, ignore_errors=True)
     spool.mkdir(parents=True)
     try:
-        catalog.set_stage(row.id, "ocr")
-        (result,) = recognize_files([blob], cfg, services.engine, spool=spool)
-        if result.error:
-            return catalog.mark_quarantined(row.id, result.error, "ocr")
-        if any(p.retry for p in result.pages):
-            raise TransientError(f"recognition could not run on every page of {row.name}: will retry", stage="ocr")
-        if result.pages and all(p.error for p in result.pages):
-            reason = f"no page could be recognised: {result.pages[0].error}"
-            return catalog.mark_quarantined(row.id, reason, "ocr")
-        documents = split_documents(result, row.sha256, profile)
+        for row in rows:
+            catalog.set_stage(row.id, "ocr")
+        readable = [r for r in rows if services.blobs.exists(r.sha256)]
+        for r in rows:
+            if r not in readable:
+                catalog.mark_quarantined(r.id, "the stored copy of the original is missing: drop the file again", "ocr")
+        results = list(recognize_files([services.blobs.path(r.sha256) for r in readable], cfg, services.engine, spool=spool))
+        if any(p.retry for res in results for p in res.pages):
+            raise TransientError(f"recognition could not run on every page of {rows[0].name}: will retry", stage="ocr")
+        stream: list[SourcedPage] = []
+        for row, result in zip(readable, results, strict=True):
+            reason = _unusable(result)
+            if reason:
+                catalog.mark_quarantined(row.id, reason, "ocr")
+            else:
+                stream.extend(SourcedPage(row, Path(result.path), p) for p in result.pages)
+        documents = split_documents(stream, profile)
+        kept = {sp.row.id for d in documents for sp in d.pages}
+        for row in {sp.row.id: sp.row for sp in stream}.values():
+            if row.id not in kept and not _owner_document(row, stream, documents):
+                catalog.mark_quarantined(row.id, "every page is blank or a separator sheet: nothing to archive", "ocr")
         if not documents:
-            return catalog.mark_quarantined(row.id, "every page is blank or a separator sheet: nothing to archive", "ocr")
-        catalog.set_stage(row.id, "archive")
-        drafts = [_draft(doc, index, result, row, profile, services, spool) for index, doc in enumerate(documents, 1)]
-        catalog.register_cards(row.id, drafts)
-        return catalog.get_input(row.id) or row
+            return
+        owners = {
+            row.id: index
+            for row in {sp.row.id: sp.row for sp in stream}.values()
+            if (index := _owner_document(row, stream, documents)) is not None
+        }
+        media = {Path(res.path): res.media_type for res in results}
+        drafts = [_draft(doc, i, profile, services, spool, media) for i, doc in enumerate(documents, 1)]
+        for row_id in owners:
+            catalog.set_stage(row_id, "archive")
+        catalog.register_documents(drafts, owners)
     finally:
         shutil.rmtree(spool, ignore_errors=True)
 
 
-def document_key(file_sha256: str, index: int, count: int) -> str:
-    """The key a document's card is registered under: the file's checksum when it is whole."""
-    if count == 1:
-        return file_sha256
-    return hashlib.sha256(f"{file_sha256}#{index}".encode()).hexdigest()
+def _unusable(result: FileResult) -> str | None:
+    if result.error:
+        return result.error
+    if result.pages and all(p.error for p in result.pages):
+        return f"no page could be recognised: {result.pages[0].error}"
+    return None
 
 
-def split_documents(result: FileResult, file_sha256: str, profile: HotFolderProfile) -> list[Document]:
-    """Split a file's pages into documents by the profile's mode; separator pages are dropped."""
-    groups: list[list[PageResult]] = [[]]
-    for page in result.pages:
-        if _is_separator(page, profile):
-            groups.append([])
-        elif not (page.blank and profile.separation == "file" and not page.text):
-            groups[-1].append(page)
-    groups = [g for g in groups if g and not all(p.blank for p in g)]
-    return [Document(document_key(file_sha256, i, len(groups)), tuple(g)) for i, g in enumerate(groups, 1)]
+def _owner_document(row: InputFileRow, stream: list[SourcedPage], documents: list[Document]) -> int | None:
+    """Index of the document an input belongs to: the one with its first kept page, else the next."""
+    for index, doc in enumerate(documents):
+        if any(sp.row.id == row.id for sp in doc.pages):
+            return index
+    position = next((i for i, sp in enumerate(stream) if sp.row.id == row.id), None)
+    if position is None:
+        return None
+    for index, doc in enumerate(documents):  # a file that was only separator sheets
+        if stream.index(doc.pages[0]) > position:
+            return index
+    return len(documents) - 1 if documents else None
+
+
+def split_documents(stream: Sequence[SourcedPage], profile: HotFolderProfile) -> list[Document]:
+    """Split pages into documents by the profile's mode; separator pages are dropped.
+
+    One file per document in ``file`` mode (blank pages left out); in ``blank`` and ``barcode``
+    modes the whole stream is cut at separator sheets, across file boundaries.
+    """
+    groups: list[list[SourcedPage]] = []
+    current: list[SourcedPage] = []
+    previous_row: str | None = None
+    for sp in stream:
+        if profile.separation == "file" and sp.row.id != previous_row:
+            groups.append(current)
+            current = []
+        previous_row = sp.row.id
+        if _is_separator(sp.page, profile):
+            groups.append(current)
+            current = []
+        elif not sp.page.blank:
+            current.append(sp)
+    groups.append(current)
+    return [Document(_key(g, stream), tuple(g)) for g in groups if g]
+
+
+def _key(group: list[SourcedPage], stream: Sequence[SourcedPage]) -> str:
+    """The file's checksum when the group is every page of exactly one file, else a page-list hash."""
+    rows = {sp.row.id for sp in group}
+    if len(rows) == 1:
+        row_id = group[0].row.id
+        whole = [sp for sp in stream if sp.row.id == row_id and not sp.page.blank]
+        if [sp.page.number for sp in group] == [sp.page.number for sp in whole]:
+            return group[0].row.sha256
+    joined = "|".join(f"{sp.row.sha256}:{sp.page.number}" for sp in group)
+    return hashlib.sha256(joined.encode()).hexdigest()
 
 
 def _is_separator(page: PageResult, profile: HotFolderProfile) -> bool:
@@ -184,32 +276,33 @@ def _is_separator(page: PageResult, profile: HotFolderProfile) -> bool:
 def _draft(
     doc: Document,
     index: int,
-    result: FileResult,
-    row: InputFileRow,
     profile: HotFolderProfile,
     services: Services,
     spool: Path,
+    media: dict[Path, str],
 ) -> CardDraft:
     blobs = services.blobs
-    texts = [p.text for p in doc.pages]
-    cls = classify_document(texts, profile.kind)
-    attachments = [AttachmentDraft("original", row.sha256, row.size, result.media_type or "application/octet-stream", row.name)]
+    cls = classify_document([sp.page.text for sp in doc.pages], profile.kind)
+    attachments: list[AttachmentDraft] = []
+    for row in {sp.row.id: sp.row for sp in doc.pages}.values():
+        media_type = media.get(services.blobs.path(row.sha256)) or "application/octet-stream"
+        attachments.append(AttachmentDraft("original", row.sha256, row.size, media_type, row.name))
+    first = doc.pages[0].row
     pdf_path = spool / f"document-{index}.pdf"
-    with contextlib.suppress(PermanentError):  # every page blank or failed: no PDF to keep
-        searchable_pdf(replace(result, pages=doc.pages), pdf_path)
+    with contextlib.suppress(PermanentError):  # every page failed: no PDF to keep
+        searchable_pdf_from([(sp.source, sp.page) for sp in doc.pages], pdf_path)
         ref = blobs.put_file(pdf_path)
-        attachments.append(AttachmentDraft("pdf", ref.sha256, ref.size, "application/pdf", f"{Path(row.name).stem}.pdf"))
+        attachments.append(AttachmentDraft("pdf", ref.sha256, ref.size, "application/pdf", f"{Path(first.name).stem}.pdf"))
     pages: list[PageDraft] = []
-    for number, page in enumerate(doc.pages, 1):
-        pages.append(
-            PageDraft(number, page.text, min(max(page.confidence, 0.0), 1.0), page.rotation, page.skew, page.source)
-        )
+    for number, sp in enumerate(doc.pages, 1):
+        page = sp.page
+        pages.append(PageDraft(number, page.text, min(max(page.confidence, 0.0), 1.0), page.rotation, page.skew, page.source))
         text_ref = blobs.put_bytes(page.text.encode("utf-8"))
         attachments.append(AttachmentDraft("text", text_ref.sha256, text_ref.size, "text/plain; charset=utf-8", f"page-{number}.txt", number))
         if page.hocr:
             hocr_ref = blobs.put_bytes(page.hocr.encode("utf-8"))
             attachments.append(AttachmentDraft("hocr", hocr_ref.sha256, hocr_ref.size, "text/vnd.hocr+html", f"page-{number}.hocr", number))
-    failed = [p.number for p in doc.pages if p.error]
+    failed = [n for n, sp in enumerate(doc.pages, 1) if sp.page.error]
     fields = {name: ExtractedField(_plain(f.value), f.confidence, f.page) for name, f in cls.fields.items()}
     if failed:
         fields["failed_pages"] = ExtractedField(",".join(map(str, failed)), 1.0)
@@ -223,6 +316,8 @@ def _draft(
         fields=fields,
         language=profile.languages,
         status="needs review" if failed or cls.needs_review else "registered",
+        source_name=first.name,
+        batch_id=first.batch_id,
         pages=pages,
         attachments=attachments,
     )
@@ -331,17 +426,8 @@ def pending_ids(services: Services) -> list[str]:
     return [r.id for r in services.catalog.pending_inputs()]
 
 
-def is_regular_file(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
 def files_of(paths: Sequence[Path]) -> list[tuple[Path, list[Path]]]:
     """``kartoteka ingest`` arguments as (batch root, files): a folder is one batch of its files."""
-    from ingest.batches import is_ignored, list_batch_files
-
     out: list[tuple[Path, list[Path]]] = []
     for p in paths:
         if p.is_dir() and not p.is_symlink():

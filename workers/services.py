@@ -23,6 +23,13 @@ class Services:
     blobs: FileBlobStore
     engine: TesseractEngine
     profiles: dict[str, HotFolderProfile] = field(default_factory=dict)
+    _locks: dict[str, threading.Lock] = field(default_factory=dict)
+    _locks_guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def lock_for(self, key: str) -> threading.Lock:
+        """A lock per key (a batch id), so one process never works on a batch twice at once."""
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
 
     def profile_for(self, hotfolder: str) -> HotFolderProfile:
         """The profile of a batch's hot folder; CLI batches and unknown folders get the default."""

@@ -168,3 +168,32 @@ def test_kartoteka_ingest_reports_every_file_and_leaves_them_in_place(kartoteka,
     assert {f["outcome"] for f in ledger} == {"archived", "quarantined"}
     card = json.loads(kartoteka("card", [f for f in ledger if f["card"]][0]["card"], "--json").stdout)
     assert card["status"] == "registered" and card["pages"]
+
+
+def test_separator_sheets_split_a_batch_folder_across_files(tmp_path: Path) -> None:
+    """A scanner that writes one file per page: documents span files, cut at blank sheets."""
+    from ingest.hotfolder import Candidate
+
+    services = _services(tmp_path, separation="blank")
+    profile = services.settings.hotfolders[0]
+    folder = tmp_path / "inbox" / "morning-batch"
+    folder.mkdir()
+    blank = np.full((1754, 1240), 255, np.uint8)
+    pages = [_page(P.TEXTS["eng"]), _page("second page of the order"), blank, _page(P.TEXTS["rus"])]
+    files = tuple(P.save_png(img, folder / f"page{i}.png", dpi=150) for i, img in enumerate(pages, 1))
+    sent: list[str] = []
+    rows = pipeline.intake_candidate(Candidate(profile, folder, files, "morning-batch"), services, sent.append)
+    assert len(sent) == 4
+    pipeline.process_input(sent[0], services)
+    for i in sent[1:]:
+        pipeline.process_input(i, services)  # nothing left to do
+    cards = sorted(services.catalog.iter_cards(), key=lambda c: c.card.registration_number)
+    assert [c.card.page_count for c in cards] == [2, 1]
+    assert "PURCHASE" in cards[0].pages[0].text and "second page" in cards[0].pages[1].text
+    assert sum(a.role == "original" for a in cards[0].attachments) == 2
+    ledger = {Path(r.path).name: r for r in services.catalog.ledger()}
+    assert {r.outcome for r in ledger.values()} == {"archived"}
+    assert ledger["page1.png"].card_id == ledger["page2.png"].card_id == cards[0].card.id
+    assert ledger["page3.png"].card_id == ledger["page4.png"].card_id == cards[1].card.id
+    assert not folder.exists(), "the emptied batch folder is removed"
+    assert len(rows) == 4
