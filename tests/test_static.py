@@ -19,7 +19,7 @@ def test_packages_type_check_strictly() -> None:
 
 def test_no_unused_imports_or_names() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "pyflakes", *PACKAGES, "tests", "bench"],
+        [sys.executable, "-m", "pyflakes", *[d for d in (*PACKAGES, "tests", "bench") if (ROOT / d).is_dir()]],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert proc.returncode == 0, proc.stdout[-4000:]
