@@ -64,7 +64,8 @@ def _ink_mask(area: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
         return None
     otsu, _ = cv2.threshold(smooth, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     limit = min(otsu, paper - BLANK_MIN_CONTRAST)
-    mask: npt.NDArray[np.uint8] = (smooth < limit).astype(np.uint8)
+    # "<=": on a two-tone (binarised) page Otsu returns 0, the ink level itself.
+    mask: npt.NDArray[np.uint8] = (smooth <= limit).astype(np.uint8)
     return mask
 
 

@@ -59,7 +59,8 @@ def prepare(gray: np.ndarray, dpi: int, cfg: OcrConfig, engine: OcrEngine) -> Pr
         skew = estimate.angle
         gray = pp.rotate(gray, -skew)
         steps.append("deskew")
-    if cfg.clean_noisy and pp.noise_level(gray) > cfg.noise_threshold:
+    # At low resolution a 3x3 median filter eats letter strokes (a 96 dpi slide: CER 0.08 -> 0.13).
+    if cfg.clean_noisy and dpi >= 150 and pp.noise_level(gray) > cfg.noise_threshold:
         gray = pp.clean_noisy(gray)
         steps.append("clean")
     return Prepared(gray, rotation, skew, tuple(steps), osd_done)
@@ -81,7 +82,7 @@ def recognize_page(number: int, gray: np.ndarray, dpi: int, cfg: OcrConfig, engi
     try:
         if cfg.read_codes:
             base = replace(base, codes=tuple(read_codes(gray)))
-        if cfg.skip_blank and is_blank_page(gray):
+        if cfg.skip_blank and is_blank_page(pp.analysis_view(gray)[0]):
             return replace(base, blank=True, steps=("blank",))
         prep = prepare(gray, dpi, cfg, engine)
         text = engine.recognize(prep.image, languages=cfg.languages, dpi=dpi, timeout=cfg.page_timeout)

@@ -72,8 +72,8 @@ class TesseractEngine:
 
     def recognize(self, image: np.ndarray, *, languages: str, dpi: int, timeout: float) -> PageText:
         with tempfile.TemporaryDirectory(prefix="kt-ocr-") as tmp:
-            src = Path(tmp) / "page.png"
-            _write_png(src, image)
+            src = Path(tmp) / "page.pgm"
+            _write_image(src, image)
             base = Path(tmp) / "out"
             self._run(src, base, languages, f"--dpi {dpi} -c tessedit_create_hocr=1 -c tessedit_create_txt=1", "pdf", timeout)
             hocr = _read(base.with_suffix(".hocr"))
@@ -83,8 +83,8 @@ class TesseractEngine:
 
     def orientation(self, image: np.ndarray, *, dpi: int, timeout: float) -> Orientation | None:
         with tempfile.TemporaryDirectory(prefix="kt-osd-") as tmp:
-            src = Path(tmp) / "page.png"
-            _write_png(src, image)
+            src = Path(tmp) / "page.pgm"
+            _write_image(src, image)
             base = Path(tmp) / "out"
             try:
                 self._run(src, base, "osd", f"--dpi {dpi} --psm 0", "osd", timeout)
@@ -129,9 +129,11 @@ class TesseractEngine:
             raise EngineFailed(f"Tesseract could not be started: {e}", stage="ocr") from e
 
 
-def _write_png(path: Path, image: np.ndarray) -> None:
-    # Fast PNG compression: the file lives for one Tesseract run only.
-    if not cv2.imwrite(str(path), image, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+def _write_image(path: Path, image: np.ndarray) -> None:
+    # Uncompressed PGM: the file lives for one Tesseract run only, and neither side spends time
+    # compressing or decompressing it (PNG cost ~40 ms a page each way). The PDF renderer
+    # re-encodes the image anyway.
+    if not cv2.imwrite(str(path), image):
         raise EngineFailed(f"could not write a page image to {path.parent}", stage="ocr")
 
 

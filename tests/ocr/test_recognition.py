@@ -97,3 +97,17 @@ def test_blank_page_is_not_sent_to_tesseract(engine, tmp_path: Path) -> None:
     (result,) = recognize_files([path], OcrConfig(), engine)
     (page,) = result.pages
     assert page.blank and page.text == "" and page.pdf is None
+
+
+@pytest.mark.tesseract
+def test_bilevel_g4_tiff_from_a_scanner_is_read(engine, tmp_path: Path) -> None:
+    """The most common office scanner output: 1-bit CCITT G4 TIFF. Two-tone pages are not blank."""
+    from PIL import Image
+
+    page = P.render_page(P.TEXTS["eng"])
+    path = tmp_path / "scan.tif"
+    Image.fromarray(page).point(lambda v: 255 if v > 128 else 0).convert("1").save(path, compression="group4", dpi=(300, 300))
+    (result,) = recognize_files([path], OcrConfig(), engine)
+    (pg,) = result.pages
+    assert not pg.blank
+    assert cer(P.TEXTS["eng"], pg.text) < 0.03
