@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -131,16 +132,24 @@ def _image_dpi(frame: Image.Image) -> int:
 # --- PDF ------------------------------------------------------------------------------------
 
 
+#: PDFium keeps every page it has loaded until the document is closed (about 1 MiB a page):
+#: reopening the document every this many pages keeps a 300-page PDF as light as a short one.
+PDF_REOPEN_EVERY = 25
+
+
 def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     _check_pdf_complete(path)
-    try:
-        pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError as e:
-        raise UnsupportedInput(_pdf_open_reason(e), stage="ocr") from e
-    pdf.kartoteka_path = path  # for the pdftoppm rasteriser, which reads the file itself
+
+    def open_pdf() -> Any:
+        try:
+            return pdfium.PdfDocument(path)
+        except pdfium.PdfiumError as e:
+            raise UnsupportedInput(_pdf_open_reason(e), stage="ocr") from e
+
+    pdf = open_pdf()
     try:
         count = len(pdf)
         if count == 0:
@@ -150,9 +159,13 @@ def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
         raise
 
     def pages() -> Iterator[SourcePage]:
+        nonlocal pdf
         try:
             for index in range(count):
-                yield _pdf_page(pdf, index, cfg, pdfium, pdfium_c)
+                if index and index % PDF_REOPEN_EVERY == 0:
+                    pdf.close()
+                    pdf = open_pdf()
+                yield _pdf_page(pdf, path, index, cfg, pdfium, pdfium_c)
         finally:
             pdf.close()
 
@@ -178,7 +191,7 @@ def _pdf_open_reason(e: Exception) -> str:
     return f"PDF cannot be opened ({_short(e)}): the file is damaged"
 
 
-def _pdf_page(pdf, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> SourcePage:  # type: ignore[no-untyped-def]
+def _pdf_page(pdf, path: Path, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> SourcePage:  # type: ignore[no-untyped-def]
     number = index + 1
     try:
         page = pdf[index]
@@ -197,7 +210,7 @@ def _pdf_page(pdf, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> SourcePage: 
             dpi = dpi * (cfg.max_pixels / pixels) ** 0.5
             log.info("page %d is large: rasterising at %.0f dpi instead of %d", number, dpi, cfg.dpi)
         if cfg.rasterizer == "pdftoppm":
-            gray = _render_pdftoppm(pdf, index, dpi, cfg)
+            gray = _render_pdftoppm(path, index, dpi, cfg)
         else:
             bitmap = page.render(scale=dpi / 72.0, grayscale=True)
             try:
@@ -214,14 +227,14 @@ def _pdf_page(pdf, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> SourcePage: 
         page.close()
 
 
-def _render_pdftoppm(pdf, index: int, dpi: float, cfg: OcrConfig) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _render_pdftoppm(path: Path, index: int, dpi: float, cfg: OcrConfig) -> np.ndarray:
     """Poppler's rasteriser through pdf2image: one page, one pdftoppm process."""
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 
     try:
         (image,) = convert_from_path(
-            pdf.kartoteka_path, dpi=int(round(dpi)), first_page=index + 1, last_page=index + 1,
+            path, dpi=int(round(dpi)), first_page=index + 1, last_page=index + 1,
             grayscale=True, timeout=int(cfg.page_timeout),
         )
     except (PDFPageCountError, PDFSyntaxError, ValueError) as e:

@@ -201,3 +201,13 @@ def test_both_rasterisers_give_the_same_page(tmp_path: Path, rasterizer: str) ->
     assert page.image is not None
     assert abs(page.image.shape[0] - source.shape[0]) <= 1 and abs(page.image.shape[1] - source.shape[1]) <= 1
     assert abs(float(page.image.mean()) - float(source.mean())) < 2.0
+
+
+def test_long_pdf_pages_come_out_in_order_across_reopenings(tmp_path: Path) -> None:
+    from ocr.sources import PDF_REOPEN_EVERY
+
+    texts = [f"Page {i}" for i in range(PDF_REOPEN_EVERY * 2 + 3)]
+    pdf = P.text_pdf([t + " of a long born-digital report" for t in texts], tmp_path / "long.pdf")
+    pages = list(open_pages(pdf, OcrConfig())[1])
+    assert [p.number for p in pages] == list(range(1, len(texts) + 1))
+    assert all((p.text or "").startswith(t + " ") for p, t in zip(pages, texts, strict=True))

@@ -111,3 +111,23 @@ def test_bilevel_g4_tiff_from_a_scanner_is_read(engine, tmp_path: Path) -> None:
     (pg,) = result.pages
     assert not pg.blank
     assert cer(P.TEXTS["eng"], pg.text) < 0.03
+
+
+@pytest.mark.tesseract
+@pytest.mark.parametrize(("turn", "rotation"), [(90, 270), (270, 90), (180, 180)])
+def test_small_turned_pages_are_turned_right(engine, tmp_path: Path, turn: int, rotation: int) -> None:
+    """A small image (a phone crop at 100 dpi): OSD must fall back to full size to be sure."""
+    page = P.render_page(P.TEXTS["eng"], dpi=100, points=14)[:700, :]
+    path = P.save_png(P.turn(page, turn), tmp_path / "small.png", dpi=100)
+    (result,) = recognize_files([path], OcrConfig(), engine)
+    (pg,) = result.pages
+    assert pg.rotation == rotation
+    assert cer(P.TEXTS["eng"].splitlines()[0], pg.text.splitlines()[0]) < 0.1
+
+
+@pytest.mark.tesseract
+def test_a_single_text_line_is_not_deskewed(engine, tmp_path: Path) -> None:
+    line = P.render_page("Входящий документ номер 17", dpi=300)[260:360, 200:1500]
+    path = P.save_png(P.skew(line, 1.5), tmp_path / "line.png")
+    (result,) = recognize_files([path], OcrConfig(), engine)
+    assert "deskew" not in result.pages[0].steps

@@ -84,6 +84,22 @@ class Service:
     def ledger(self) -> list[dict[str, Any]]:
         return list(self.cli("ledger")["files"])
 
+    def recorded(self) -> int:
+        """How many input files the catalog has recorded (read directly: no process start-up)."""
+        import sqlite3
+
+        db_path = self.root / "data" / "catalog.sqlite3"
+        if not db_path.exists():
+            return 0
+        try:
+            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+            try:
+                return int(db.execute("select count(*) from input_files").fetchone()[0])
+            finally:
+                db.close()
+        except sqlite3.OperationalError:  # not migrated yet
+            return 0
+
     def log(self) -> str:
         path = self.root / "service.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
