@@ -48,5 +48,9 @@ class OcrConfig(BaseModel):
     read_codes: bool = False
     #: How PDF pages are rasterised: PDFium in-process (about 3x faster) or poppler's pdftoppm.
     rasterizer: Literal["pdfium", "pdftoppm"] = "pdfium"
+    #: The recognition engine: "tesseract" runs the tesseract program per page (pytesseract);
+    #: "tesserocr" keeps Tesseract's models loaded in this process (tesserocr's wheel, which
+    #: brings its own Tesseract and reads the installed language data). See bench/README.md.
+    engine: Literal["tesseract", "tesserocr"] = "tesseract"
     #: Path of the tesseract program.
     tesseract_cmd: str = "tesseract"

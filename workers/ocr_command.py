@@ -11,10 +11,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ingest.errors import PermanentError
+from ocr.engines import make_engine
 from ocr.model import FileResult, PageResult
 from ocr.run import recognize_files, searchable_pdf
 from ocr.sources import count_pages
-from ocr.tesseract import TesseractEngine
 from workers.exitcodes import ExitCode
 from workers.settings import Settings
 
@@ -38,8 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if v is not None
     }
     cfg = settings.ocr.model_copy(update=overrides)
-    engine = TesseractEngine(cfg.tesseract_cmd)
-    engine.check_languages(cfg.languages)
+    engine = make_engine(cfg)
     targets = _pdf_targets(args.files, args.pdf)
     failures = 0
     results: list[FileResult] = []

@@ -11,8 +11,9 @@ from archive.blobs import FileBlobStore
 from archive.catalog import Catalog
 from archive.db import make_engine, upgrade
 from ingest.profile import HotFolderProfile
+from ocr.engine import OcrEngine
+from ocr.engines import make_engine as make_ocr_engine
 from ocr.run import workers
-from ocr.tesseract import TesseractEngine
 from workers.settings import Settings
 
 
@@ -21,7 +22,7 @@ class Services:
     settings: Settings
     catalog: Catalog
     blobs: FileBlobStore
-    engine: TesseractEngine
+    engine: OcrEngine
     profiles: dict[str, HotFolderProfile] = field(default_factory=dict)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock)
@@ -50,11 +51,10 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     db = make_engine(settings.catalog_url)
     if migrate:
         upgrade(db)
-    engine = TesseractEngine(settings.ocr.tesseract_cmd, max_parallel=workers(settings.ocr))
-    engine.check_languages(settings.ocr.languages)
     profiles = {str(p.path.resolve()): p for p in settings.profiles()}
-    for p in profiles.values():
-        engine.check_languages(p.languages)
+    engine = make_ocr_engine(
+        settings.ocr, max_parallel=workers(settings.ocr), languages=[p.languages for p in profiles.values()]
+    )
     return Services(
         settings=settings,
         catalog=Catalog(db, tz=ZoneInfo(settings.timezone)),

@@ -47,7 +47,9 @@ class Settings(BaseModel):
     ocr: OcrConfig = OcrConfig()
     #: Hot folders with their profiles (``[[hotfolders]]`` tables in the settings file).
     hotfolders: tuple[HotFolderProfile, ...] = ()
-    #: Documents processed at once by the embedded worker (each uses the OCR page pool).
+    #: Documents processed at once by the embedded worker; Tesseract runs are capped at one per
+    #: core by the engine whatever this is. 3 threads measured no better than 2 on 2 cores
+    #: (batch overhead over OCR-only time +16% vs +12%, bench/ingest_bench.py).
     worker_threads: int = Field(2, ge=1, le=64)
     #: Seconds between recovery sweeps that re-enqueue unfinished work from the catalog.
     sweep_seconds: float = Field(60.0, gt=0)

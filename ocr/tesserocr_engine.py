@@ -1,0 +1,410 @@
+"""Tesseract in-process through tesserocr: the models stay loaded from page to page.
+
+The CLI engine (ocr/tesseract.py) starts a process and loads the models for every page. Here a
+``PyTessBaseAPI`` per language set is loaded once and reused: an API serves one thread at a time
+(they are not thread-safe), and idle ones wait in a pool. A pool rather than a thread-local: the
+page threads of ``ocr.run.recognize_files`` live for one call only (one batch in the service), so
+thread-local APIs would be loaded again for every batch.
+
+One recognition per page gives everything the CLI's ``hocr txt pdf`` run gives:
+``Recognize(timeout)`` then ``GetUTF8Text`` and ``GetHOCRText``; the searchable-PDF page is
+written here from the hOCR, in the layout of Tesseract's own PDF renderer (the page image with
+an invisible text layer in its GlyphLessFont, ``pdf.ttf`` from tessdata). tesserocr's
+``ProcessPage``/``ProcessPages`` would run the renderers themselves, but they keep the GIL for
+the whole recognition, so two page threads would take turns instead of using two cores
+(``Recognize`` releases it); ``ProcessPage`` also leaves out the renderers' document start and
+end (an hOCR fragment, a PDF without header or trailer).
+
+Differences from the CLI engine: the wheel brings its own Tesseract (5.5) that reads the
+system's traineddata; ``timeout`` bounds word recognition (Tesseract's deadline is checked word
+by word, layout analysis before it is not interruptible), and orientation detection has no
+timeout at all (it takes well under a second on a page).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import html
+import io
+import logging
+import math
+import re
+import shutil
+import subprocess
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pikepdf
+
+from ocr.engine import Orientation
+from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
+from ocr.hocr import parse_words
+from ocr.model import PageText
+
+log = logging.getLogger(__name__)
+
+#: Where Debian/Ubuntu, Fedora/Alpine and a source build put the language data.
+KNOWN_TESSDATA = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+_LIST_LANGS_DIR = re.compile(r'"([^"]+)"')
+OSD = "osd"
+
+
+def find_tessdata(cmd: str = "tesseract") -> str | None:
+    """The folder with the traineddata: the one ``tesseract --list-langs`` names, else a known one."""
+    exe = shutil.which(cmd)
+    if exe:
+        try:
+            out = subprocess.run([exe, "--list-langs"], capture_output=True, text=True, timeout=30, check=False)
+            lines = (out.stdout + out.stderr).splitlines()
+        except (OSError, subprocess.TimeoutExpired):
+            lines = []
+        # 'List of available languages in "/usr/share/tesseract-ocr/5/tessdata/" (4):'
+        found = _LIST_LANGS_DIR.search(lines[0]) if lines else None
+        if found and Path(found.group(1)).is_dir():
+            return found.group(1)
+    for d in KNOWN_TESSDATA:
+        if any(Path(d).glob("*.traineddata")):
+            return d
+    return None
+
+
+class TesserocrEngine:
+    name = "tesserocr"
+
+    def __init__(self, tessdata: str | None = None, max_parallel: int = 0) -> None:
+        self._tessdata = tessdata
+        # As in TesseractEngine: several documents may be recognised at once, each with its own
+        # page pool; this caps the recognitions running in the whole process at one per core.
+        self._slots = threading.BoundedSemaphore(max_parallel) if max_parallel > 0 else None
+        self._idle: dict[str, list[Any]] = {}
+        self._lock = threading.Lock()
+
+    # --- set-up ---------------------------------------------------------------------------------
+
+    @functools.cached_property
+    def tessdata(self) -> str:
+        path = self._tessdata or find_tessdata()
+        if not path or not Path(path).is_dir():
+            raise EngineMissing(
+                f"Tesseract language data not found ({path or 'no tessdata folder'}): apt-get install "
+                "tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-eng tesseract-ocr-osd"
+            )
+        return path.rstrip("/") + "/"
+
+    def _module(self) -> Any:
+        try:
+            import tesserocr
+        except ImportError as e:
+            raise EngineMissing("tesserocr is not installed: pip install tesserocr (or set ocr.engine = 'tesseract')") from e
+        return tesserocr
+
+    @functools.cache
+    def version(self) -> str:
+        return str(self._module().PyTessBaseAPI.Version())
+
+    @functools.cache
+    def languages(self) -> set[str]:
+        return {p.name.removesuffix(".traineddata") for p in Path(self.tessdata).glob("*.traineddata")}
+
+    def check_languages(self, languages: str) -> None:
+        missing = [lang for lang in languages.split("+") if lang not in self.languages()]
+        if missing:
+            pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
+            raise EngineMissing(
+                f"Tesseract language pack missing: {'+'.join(missing)} in {self.tessdata} (apt-get install {pkgs})"
+            )
+
+    def close(self) -> None:
+        """Free the idle models (APIs in use are freed when they come back)."""
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for apis in idle.values():
+            for api in apis:
+                api.End()
+
+    def _new_api(self, lang: str) -> Any:
+        t = self._module()
+        psm = t.PSM.OSD_ONLY if lang == OSD else t.PSM.AUTO
+        try:
+            api = t.PyTessBaseAPI(path=self.tessdata, lang=lang, psm=psm)
+        except RuntimeError as e:
+            self.check_languages(lang)  # the usual cause, with the package to install
+            raise EngineMissing(f"Tesseract could not load {lang!r} from {self.tessdata}: {e}") from e
+        log.debug("loaded Tesseract %s models for %s", self.version(), lang)
+        return api
+
+    @contextlib.contextmanager
+    def _api(self, lang: str) -> Iterator[Any]:
+        """An API with ``lang`` loaded, for this thread alone until the block ends.
+
+        It goes back to the pool when the block ends normally; after an error it is ended, and
+        the next page loads a fresh one (a page that broke Tesseract leaves no state behind).
+        """
+        with self._lock:
+            idle = self._idle.get(lang)
+            api = idle.pop() if idle else None
+        if api is None:
+            api = self._new_api(lang)
+        try:
+            yield api
+        except BaseException:
+            api.End()
+            raise
+        api.Clear()  # drops the page's image and results, keeps the models
+        with self._lock:
+            self._idle.setdefault(lang, []).append(api)
+
+    # --- the engine ---------------------------------------------------------------------------
+
+    def recognize(self, image: np.ndarray, *, languages: str, dpi: int, timeout: float) -> PageText:
+        gray = _gray(image)
+        h, w = gray.shape
+        with self._slots or contextlib.nullcontext(), self._api(languages) as api:
+            _set_image(api, gray, dpi)
+            started = time.monotonic()
+            try:
+                # releases the GIL; the deadline is checked between words
+                done = api.Recognize(max(1, math.ceil(timeout * 1000)))
+            except MemoryError as e:
+                raise EngineFailed("Tesseract ran out of memory", stage="ocr") from e
+            if not done:
+                if time.monotonic() - started >= timeout:
+                    raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr")
+                raise UnreadablePage("Tesseract could not read this page", stage="ocr")
+            try:
+                text = api.GetUTF8Text()
+                body = api.GetHOCRText(0)
+            except RuntimeError as e:
+                raise UnreadablePage(f"Tesseract could not read this page: {e}", stage="ocr") from e
+        hocr = _HOCR_HEAD.format(version=html.escape(self.version())) + body + _HOCR_TAIL
+        pdf = page_pdf(gray, dpi, hocr, self._font())
+        return PageText(text=_tidy(text), words=parse_words(hocr), hocr=hocr, pdf=pdf)
+
+    def orientation(self, image: np.ndarray, *, dpi: int, timeout: float) -> Orientation | None:
+        """Tesseract OSD as ``tesseract --psm 0 -l osd`` runs it; ``timeout`` cannot be applied."""
+        gray = _gray(image)
+        with self._slots or contextlib.nullcontext(), self._api(OSD) as api:
+            _set_image(api, gray, dpi)
+            try:
+                found = api.DetectOrientationScript()
+            except RuntimeError as e:
+                log.info("orientation detection gave no answer: %s", e)
+                return None
+        if not found:
+            log.info("orientation detection gave no answer (too few characters?)")
+            return None
+        # orient_deg is how far the text is turned clockwise; the CLI's "Rotate:" (what
+        # TesseractEngine reports) is the clockwise turn that makes the page upright.
+        return Orientation(rotation=(360 - int(found["orient_deg"])) % 360, confidence=round(float(found["orient_conf"]), 2))
+
+    @functools.cache
+    def _font(self) -> bytes:
+        path = Path(self.tessdata) / "pdf.ttf"
+        if not path.exists():
+            raise EngineMissing(f"{path} not found: the searchable PDF needs Tesseract's pdf.ttf (apt-get install tesseract-ocr)")
+        return path.read_bytes()
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY if image.shape[2] == 4 else cv2.COLOR_BGR2GRAY)
+    if image.dtype != np.uint8:
+        raise UnreadablePage(f"page image of type {image.dtype} cannot be recognised", stage="ocr")
+    if image.ndim != 2 or not image.size:
+        raise UnreadablePage("empty page image", stage="ocr")
+    return np.ascontiguousarray(image)
+
+
+def _set_image(api: Any, gray: np.ndarray, dpi: int) -> None:
+    h, w = gray.shape
+    try:
+        api.SetImageBytes(gray.tobytes(), w, h, 1, w)
+    except RuntimeError as e:
+        raise UnreadablePage(f"Tesseract could not take this page image: {e}", stage="ocr") from e
+    api.SetSourceResolution(dpi)  # as ``--dpi``
+
+
+def _tidy(text: str) -> str:
+    lines = [ln.rstrip() for ln in text.replace("\f", "").splitlines()]
+    return "\n".join(lines).strip("\n")
+
+
+# What Tesseract's hOCR renderer writes around each page (GetHOCRText gives the page alone).
+_HOCR_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+    "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
+ <head>
+  <title></title>
+  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
+  <meta name='ocr-system' content='tesseract {version}' />
+  <meta name='ocr-capabilities' content='ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_dir ocrp_lang ocrp_wconf'/>
+ </head>
+ <body>
+"""
+_HOCR_TAIL = """ </body>
+</html>
+"""
+
+
+# --- the searchable-PDF page ----------------------------------------------------------------------
+#
+# The layout of Tesseract's PDF renderer (src/api/pdfrenderer.cpp): the page image scaled to the
+# page, and over it every word in text render mode 3 (invisible) in GlyphLessFont, a font whose
+# one glyph is half an em wide, stretched (Tz) to the word's width on the line's baseline. The
+# font maps character codes to Unicode one to one (Identity-H, UTF-16 codes), so text
+# extraction and search give the recognised text.
+
+_LINE = re.compile(r"<span class=['\"](?:ocr_line|ocr_header|ocr_caption|ocr_textfloat)['\"][^>]*?title=['\"]([^'\"]*)['\"]")
+_WORD = re.compile(r"<span class=['\"]ocrx_word['\"][^>]*?title=['\"]([^'\"]*)['\"][^>]*>(.*?)</span>", re.S)
+_BBOX = re.compile(r"bbox (-?\d+) (-?\d+) (-?\d+) (-?\d+)")
+_BASELINE = re.compile(r"baseline (-?[\d.]+) (-?[\d.]+)")
+_XSIZE = re.compile(r"x_size ([\d.]+)")
+_TAG = re.compile(r"<[^>]+>")
+_TO_UNICODE = b"""/CIDInit /ProcSet findresource begin
+12 dict begin
+begincmap
+/CIDSystemInfo
+<<
+  /Registry (Adobe)
+  /Ordering (UCS)
+  /Supplement 0
+>> def
+/CMapName /Adobe-Identify-UCS def
+/CMapType 2 def
+1 begincodespacerange
+<0000> <FFFF>
+endcodespacerange
+1 beginbfrange
+<0000> <FFFF> <0000>
+endbfrange
+endcmap
+CMapName currentdict /CMap defineresource pop
+end
+end
+"""
+#: zlib level of the page image: about the size of the CLI's page (leptonica's Flate) in 0.03-0.07 s
+#: on a 300 dpi A4 page; level 1 was 10-80 % larger, PNG predictors gave no consistent gain.
+IMAGE_COMPRESSION = 6
+#: every character code to glyph 1, the font's one glyph
+_CID_TO_GID = zlib.compress(b"\x00\x01" * 65536, 9)
+
+
+def page_pdf(gray: np.ndarray, dpi: int, hocr: str, font: bytes) -> bytes:
+    """A one-page PDF: ``gray`` at ``dpi`` with the hOCR's words as an invisible text layer."""
+    h, w = gray.shape
+    scale = 72.0 / dpi
+    width, height = w * scale, h * scale
+    pdf = pikepdf.new()
+    image = pikepdf.Stream(
+        pdf, zlib.compress(gray.tobytes(), IMAGE_COMPRESSION), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=w, Height=h,
+        ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode,
+    )  # fmt: skip
+    content = [f"q {_num(width)} 0 0 {_num(height)} 0 0 cm /Im1 Do Q".encode()]
+    words = _text_ops(hocr, h, scale)
+    if words:
+        content += [b"BT", b"3 Tr", *words, b"ET"]
+    page = pikepdf.Dictionary(
+        Type=pikepdf.Name.Page,
+        MediaBox=[0, 0, _dec(width), _dec(height)],
+        Resources=pikepdf.Dictionary(
+            XObject=pikepdf.Dictionary(Im1=image), Font=pikepdf.Dictionary({"/f-0-0": _glyphless_font(pdf, font)})
+        ),
+        Contents=pikepdf.Stream(pdf, b"\n".join(content)),
+    )
+    pdf.pages.append(pikepdf.Page(pdf.make_indirect(page)))
+    pdf.docinfo[pikepdf.Name.Producer] = "kartoteka (Tesseract via tesserocr)"
+    buf = io.BytesIO()
+    pdf.save(buf)
+    return buf.getvalue()
+
+
+def _text_ops(hocr: str, page_h: int, scale: float) -> list[bytes]:
+    """Content-stream operators placing each hOCR word at its box on its line's baseline."""
+    lines = [(m.start(), m.group(1)) for m in _LINE.finditer(hocr)]
+    ops: list[bytes] = []
+    li = -1
+    line: tuple[tuple[int, ...], float, float, float] | None = None
+    size = 0.0
+    for m in _WORD.finditer(hocr):
+        while li + 1 < len(lines) and lines[li + 1][0] < m.start():
+            li += 1
+            line = _line_geometry(lines[li][1])
+        text = html.unescape(_TAG.sub("", m.group(2))).strip()
+        box = _BBOX.search(m.group(1))
+        if not text or not box:
+            continue
+        left, top, right, bottom = (int(v) for v in box.groups())
+        if line is None:  # a word outside any line: its own box is the line
+            line = ((left, top, right, bottom), 0.0, 0.0, float(bottom - top))
+        (l_left, _, _, l_bottom), slope, offset, x_size = line
+        units = len(text.encode("utf-16-be")) // 2
+        font_size = max(x_size * scale, 1.0)
+        base_y = l_bottom + offset + slope * (left - l_left)  # image pixels, y down
+        angle = math.atan2(-slope, 1.0)
+        length = (right - left) * math.hypot(1.0, slope) * scale
+        stretch = 100.0 * length / (font_size * 0.5 * units)
+        if font_size != size:
+            ops.append(f"/f-0-0 {_num(font_size)} Tf".encode())
+            size = font_size
+        c, s = math.cos(angle), math.sin(angle)
+        ops.append(
+            f"{_num(c)} {_num(s)} {_num(-s)} {_num(c)} {_num(left * scale)} {_num((page_h - base_y) * scale)} Tm "
+            f"{_num(stretch)} Tz <{(text + ' ').encode('utf-16-be').hex().upper()}> Tj".encode()
+        )
+    return ops
+
+
+def _line_geometry(title: str) -> tuple[tuple[int, ...], float, float, float] | None:
+    box = _BBOX.search(title)
+    if not box:
+        return None
+    bbox = tuple(int(v) for v in box.groups())
+    base = _BASELINE.search(title)
+    slope, offset = (float(base.group(1)), float(base.group(2))) if base else (0.0, 0.0)
+    xs = _XSIZE.search(title)
+    x_size = float(xs.group(1)) if xs else float(bbox[3] - bbox[1])
+    return bbox, slope, offset, x_size
+
+
+def _glyphless_font(pdf: pikepdf.Pdf, font: bytes) -> pikepdf.Object:
+    font_file = pikepdf.Stream(pdf, font, Length1=len(font))
+    descriptor = pikepdf.Dictionary(
+        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name.GlyphLessFont, Flags=5,
+        FontBBox=[0, 0, 500, 1000], ItalicAngle=0, Ascent=1000, Descent=-1, CapHeight=1000, StemV=80,
+        FontFile2=font_file,
+    )  # fmt: skip
+    cid_to_gid = pikepdf.Stream(pdf, _CID_TO_GID, Filter=pikepdf.Name.FlateDecode)
+    cid_font = pikepdf.Dictionary(
+        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name.GlyphLessFont,
+        CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
+        FontDescriptor=pdf.make_indirect(descriptor), CIDToGIDMap=cid_to_gid, DW=500,
+    )  # fmt: skip
+    return pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name.GlyphLessFont,
+            Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=[pdf.make_indirect(cid_font)],
+            ToUnicode=pikepdf.Stream(pdf, _TO_UNICODE),
+        )  # fmt: skip
+    )
+
+
+def _num(x: float) -> str:
+    return f"{x:.3f}".rstrip("0").rstrip(".") or "0"
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(_num(x))
