@@ -1,6 +1,7 @@
 """OCR benchmark: kartoteka against raw Tesseract (and OCRmyPDF when installed), in one run.
 
     .venv/bin/python bench/ocr_bench.py [--samples ../shared/samples] [--quick]
+                                        [--engine tesseract|tesserocr|both]
                                         [--out bench/results/ocr.md] [--ocrmypdf PATH]
 
 Every engine reads the same pages, group by group, one right after the other (the order rotates
@@ -10,10 +11,14 @@ bench/README.md for what is measured and how; bench/metrics.py for the metrics.
 Engines
   raw        ``tesseract page out -l LANGS``, a pool of 2 processes, OMP_THREAD_LIMIT=1, text only.
   kartoteka  ``ocr.run.recognize_files`` (jobs = cores) with a spool folder, so Tesseract also
-             renders hOCR and the searchable-PDF page of each page, as in production. Runs in a
+             renders hOCR and the searchable-PDF page of each page, as in production, with the
+             CLI engine (``ocr.engine = "tesseract"``: a tesseract process per page). Runs in a
              fresh child process per pass (``--worker``) so its memory is measured cleanly; its
              wall time is taken inside that process around recognize_files (interpreter start
              and imports, paid once by a long-running worker, are left out).
+  kt-tesserocr  the same with the in-process engine (``ocr.engine = "tesserocr"``). Its models are
+             loaded before the clock starts (``TesserocrEngine.preload``, one per page thread
+             and language set): like the imports, a long-running worker loads them once.
   ocrmypdf   ``ocrmypdf --deskew --rotate-pages --jobs 2 -l LANGS --image-dpi DPI page out.pdf``
              one page per run, then ``pdftotext`` (not timed).
 """
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -67,7 +73,10 @@ CER_FLOOR = 0.01
 TARGET_TEXT_LAYER_PPS = 200.0
 TARGET_BIG_PDF_RSS = 1024**3
 
-ENGINES = ("raw", "kartoteka", "ocrmypdf")
+ENGINES = ("raw", "kartoteka", "kt-tesserocr", "ocrmypdf")
+#: kartoteka's columns and the OcrConfig.engine each runs with
+KT_ENGINES = {"kartoteka": "tesseract", "kt-tesserocr": "tesserocr"}
+SHORT = {"raw": "raw", "kartoteka": "kt", "kt-tesserocr": "kt-tr", "ocrmypdf": "omp"}
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -87,7 +96,8 @@ class Page:
     #: what each engine read, and how well
     text: dict[str, str] = field(default_factory=dict)
     error: dict[str, str] = field(default_factory=dict)
-    kt: dict[str, Any] = field(default_factory=dict)  # kartoteka's page details (steps, rotation, skew, ...)
+    #: kartoteka's page details (steps, rotation, skew, ...) per kartoteka column
+    kt: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def score(self, engine: str) -> Score:
         return score(self.text.get(engine, ""), self.truth, order_insensitive=self.order_free)
@@ -288,8 +298,9 @@ def run_worker(job: dict[str, Any], work: Path) -> tuple[dict[str, Any], int, fl
     return result, mem.peak, outer
 
 
-def run_kartoteka(pages: list[Page], work: Path) -> tuple[float, int]:
-    """kartoteka on the pages: one recognize_files call per language setting, in one process."""
+def run_kartoteka(pages: list[Page], work: Path, name: str = "kartoteka") -> tuple[float, int]:
+    """kartoteka on the pages: one recognize_files call per language setting, in one process,
+    with the engine of column ``name`` (KT_ENGINES)."""
     batches: list[dict[str, Any]] = []
     index: list[list[Page]] = []
     for page in pages:
@@ -299,17 +310,18 @@ def run_kartoteka(pages: list[Page], work: Path) -> tuple[float, int]:
         batches[-1]["paths"].append(str(page.path))
         index[-1].append(page)
     spool = Path(tempfile.mkdtemp(prefix="spool-", dir=work))
-    result, peak, _ = run_worker({"kind": "files", "batches": batches, "spool": str(spool)}, work)
+    job = {"kind": "files", "engine": KT_ENGINES[name], "batches": batches, "spool": str(spool)}
+    result, peak, _ = run_worker(job, work)
     shutil.rmtree(spool, ignore_errors=True)
     for batch_pages, files in zip(index, result["batches"]):
         for page, res in zip(batch_pages, files):
-            page.text["kartoteka"] = "\n".join(p["text"] for p in res["pages"])
+            page.text[name] = "\n".join(p["text"] for p in res["pages"])
             errors = [res["error"]] if res.get("error") else [p["error"] for p in res["pages"] if p.get("error")]
             if errors:
-                page.error["kartoteka"] = "; ".join(errors)
+                page.error[name] = "; ".join(errors)
             if res["pages"]:
                 first = res["pages"][0]
-                page.kt = {k: first.get(k) for k in ("steps", "rotation", "skew", "confidence", "source")}
+                page.kt[name] = {k: first.get(k) for k in ("steps", "rotation", "skew", "confidence", "source")}
     return result["wall"], peak
 
 
@@ -371,17 +383,22 @@ def worker(job_path: str) -> None:
 
     logging.basicConfig(level=logging.WARNING, format="worker: %(levelname)s %(name)s: %(message)s")
     from ocr.config import OcrConfig
-    from ocr.run import recognize_files, searchable_pdf
-    from ocr.tesseract import TesseractEngine
+    from ocr.engines import make_engine
+    from ocr.run import recognize_files, searchable_pdf, workers
 
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
-    engine = TesseractEngine()
+    cfg0 = OcrConfig(engine=job.get("engine", "tesseract"))
+    engine = make_engine(cfg0)
+    preload = getattr(engine, "preload", None)
+    if preload is not None:  # the in-process engine: models loaded once per worker, not timed
+        for langs in dict.fromkeys([*(b["languages"] for b in job["batches"]), "osd"]):
+            preload(langs, workers(cfg0))
     spool = Path(job["spool"]) if job.get("spool") else None
     out: dict[str, Any] = {"batches": []}
     assemble_time = 0.0
     t0 = time.perf_counter()
     for batch in job["batches"]:
-        cfg = OcrConfig(languages=batch["languages"])
+        cfg = OcrConfig(languages=batch["languages"], engine=cfg0.engine)
         files = []
         for res in recognize_files([Path(p) for p in batch["paths"]], cfg, engine, spool=spool):
             entry: dict[str, Any] = {
@@ -434,7 +451,7 @@ def text_layer_bench(work: Path) -> dict[str, Any]:
     }
 
 
-def big_pdf_bench(work: Path, copies: int) -> dict[str, Any]:
+def big_pdf_bench(work: Path, copies: int, name: str = "kartoteka") -> dict[str, Any]:
     """An image-only PDF of 10 distinct pages x ``copies``: kartoteka with spool, then assembly."""
     import pikepdf
 
@@ -455,7 +472,7 @@ def big_pdf_bench(work: Path, copies: int) -> dict[str, Any]:
             src.close()
     spool = Path(tempfile.mkdtemp(prefix="spool-big-", dir=work))
     outdir = Path(tempfile.mkdtemp(prefix="assembled-", dir=work))
-    job = {"kind": "files", "batches": [{"languages": BIG_PDF_LANGS, "paths": [str(big)]}],
+    job = {"kind": "files", "engine": KT_ENGINES[name], "batches": [{"languages": BIG_PDF_LANGS, "paths": [str(big)]}],
            "spool": str(spool), "assemble": str(outdir)}  # fmt: skip
     result, peak, outer = run_worker(job, work)
     res = result["batches"][0][0]
@@ -466,6 +483,7 @@ def big_pdf_bench(work: Path, copies: int) -> dict[str, Any]:
     shutil.rmtree(spool, ignore_errors=True)
     shutil.rmtree(outdir, ignore_errors=True)
     return {
+        "name": name,
         "pages": len(pages),
         "input_bytes": big.stat().st_size,
         "failed": failed,
@@ -581,19 +599,23 @@ def build_rows(pages: list[Page], passes: list[Pass]) -> tuple[list[Row], list[R
     return rows, [t for t in totals if t is not None]
 
 
-def main_table(rows: list[Row], totals: list[Row], with_omp: bool) -> list[str]:
-    engines = ["raw", "kartoteka"] + (["ocrmypdf"] if with_omp else [])
-    short = {"raw": "raw", "kartoteka": "kt", "ocrmypdf": "omp"}
+def main_table(rows: list[Row], totals: list[Row], engines: list[str]) -> list[str]:
+    """``engines``: the columns of this run, raw first; every kartoteka column gets its ratios to raw."""
+    kts = [e for e in engines if e in KT_ENGINES]
     head = ["group", "pages"]
-    head += [f"CER {short[e]}" for e in engines] + ["CER kt/raw", "CER target"]
-    head += [f"words {short[e]}" for e in engines]
-    head += [f"p/min {short[e]}" for e in engines] + ["speed kt/raw", "speed ≥0.9×"]
-    head += [f"peak MiB {short[e]}" for e in engines]
+    head += [f"CER {SHORT[e]}" for e in engines]
+    for k in kts:
+        head += [f"CER {SHORT[k]}/raw", f"CER target {SHORT[k]}"]
+    head += [f"words {SHORT[e]}" for e in engines]
+    head += [f"p/min {SHORT[e]}" for e in engines]
+    for k in kts:
+        head += [f"speed {SHORT[k]}/raw", f"{SHORT[k]} ≥0.9×"]
+    head += [f"peak MiB {SHORT[e]}" for e in engines]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
 
-    def line(r: Row, bold: bool = False) -> str:
-        cer_r = ratio(r.cer("kartoteka"), r.cer("raw"))
-        kt, raw = r.cer("kartoteka"), r.cer("raw")
+    def cer_verdict(r: Row, k: str) -> list[str]:
+        cer_r = ratio(r.cer(k), r.cer("raw"))
+        kt, raw = r.cer(k), r.cer("raw")
         if r.cer_target is None or cer_r is None or kt is None or raw is None:
             cer_v = "—"
         elif cer_r <= r.cer_target:
@@ -602,12 +624,21 @@ def main_table(rows: list[Row], totals: list[Row], with_omp: bool) -> list[str]:
             cer_v = f"≤{r.cer_target:.1f}× PASS (floor)"
         else:
             cer_v = f"≤{r.cer_target:.1f}× **FAIL**"
-        sp = ratio(r.ppm("kartoteka"), r.ppm("raw"))
+        return [fmt_ratio(cer_r), cer_v]
+
+    def speed_verdict(r: Row, k: str) -> list[str]:
+        sp = ratio(r.ppm(k), r.ppm("raw"))
+        return [fmt_ratio(sp), verdict(None if sp is None else sp >= TARGET_SPEED)]
+
+    def line(r: Row, bold: bool = False) -> str:
         cells = [f"**{r.name}**" if bold else r.name, str(len(r.pages))]
-        cells += [fmt_cer(r.cer(e)) for e in engines] + [fmt_ratio(cer_r), cer_v]
+        cells += [fmt_cer(r.cer(e)) for e in engines]
+        for k in kts:
+            cells += cer_verdict(r, k)
         cells += [fmt_pct(r.wa(e)) for e in engines]
         cells += [("—" if r.ppm(e) is None else f"{r.ppm(e):.1f}") for e in engines]
-        cells += [fmt_ratio(sp), verdict(None if sp is None else sp >= TARGET_SPEED)]
+        for k in kts:
+            cells += speed_verdict(r, k)
         cells += [fmt_mb(r.rss(e)) for e in engines]
         return "| " + " | ".join(cells) + " |"
 
@@ -616,25 +647,30 @@ def main_table(rows: list[Row], totals: list[Row], with_omp: bool) -> list[str]:
     return lines
 
 
-def detail_table(pages: list[Page], with_omp: bool) -> list[str]:
-    engines = ["raw", "kartoteka"] + (["ocrmypdf"] if with_omp else [])
-    short = {"raw": "raw", "kartoteka": "kt", "ocrmypdf": "omp"}
-    head = ["page", "group", "langs", "dpi"] + [f"CER {short[e]}" for e in engines]
-    head += [f"words {short[e]}" for e in engines] + ["kt steps", "kt rot", "kt skew", "kt conf", "notes"]
+def detail_table(pages: list[Page], engines: list[str]) -> list[str]:
+    kts = [e for e in engines if e in KT_ENGINES]
+    head = ["page", "group", "langs", "dpi"] + [f"CER {SHORT[e]}" for e in engines]
+    head += [f"words {SHORT[e]}" for e in engines] + ["kt steps", "kt rot", "kt skew"]
+    head += [f"{SHORT[k]} conf" for k in kts] + ["notes"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     for p in pages:
         notes = [f"{k}: {v}" for k, v in p.error.items()]
         cells = [p.id + (" †" if p.order_free else ""), p.group, p.languages, str(p.dpi)]
         cells += [fmt_cer(p.score(e).cer) if e in p.text else "—" for e in engines]
         cells += [fmt_pct(p.score(e).word_accuracy) if e in p.text else "—" for e in engines]
-        kt = p.kt or {}
+        # preprocessing is the engines' common part; the steps shown are the first column's
+        first = next((p.kt[k] for k in kts if k in p.kt), {})
+        for k in kts[1:]:
+            other = p.kt.get(k, {})
+            if other and {x: other.get(x) for x in ("steps", "rotation")} != {x: first.get(x) for x in ("steps", "rotation")}:
+                notes.append(f"{SHORT[k]}: steps {','.join(other.get('steps') or []) or '·'}, rot {other.get('rotation')}")
         cells += [
-            ",".join(kt.get("steps") or []) or "·",
-            str(kt.get("rotation", "—")),
-            str(kt.get("skew", "—")),
-            str(kt.get("confidence", "—")),
-            "; ".join(notes).replace("|", "/") or "",
+            ",".join(first.get("steps") or []) or "·",
+            str(first.get("rotation", "—")),
+            str(first.get("skew", "—")),
         ]
+        cells += [str(p.kt.get(k, {}).get("confidence", "—")) for k in kts]
+        cells.append("; ".join(notes).replace("|", "/") or "")
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -680,6 +716,23 @@ def find_ocrmypdf(given: str | None) -> str | None:
     return str(OCRMYPDF_VENV) if OCRMYPDF_VENV.exists() else None
 
 
+def package_version(name: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def tesserocr_tesseract() -> str:
+    try:
+        import tesserocr
+    except ImportError:
+        return "—"
+    return str(tesserocr.PyTessBaseAPI.Version())
+
+
 def tool_version(cmd: Sequence[str]) -> str:
     try:
         r = subprocess.run(list(cmd), capture_output=True, text=True, timeout=60, check=False)
@@ -697,6 +750,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"conditions {', '.join(QUICK_CONDITIONS)}, 2 samples a group, 30-page PDF")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report (a .json with every page's text goes beside it)")
     ap.add_argument("--ocrmypdf", help=f"the ocrmypdf program (default: on PATH, else {OCRMYPDF_VENV}; the column is skipped when absent)")
+    ap.add_argument("--engine", choices=["tesseract", "tesserocr", "both"], default="both",
+                    help="kartoteka's OCR engine(s): columns kt (tesseract: a process per page) and kt-tr (tesserocr: in-process)")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the working folder (page images, PDFs)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -735,15 +790,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Warm-up (not timed): language data into the page cache, Python modules compiled.
         subprocess.run(["tesseract", str(pages[0].path), str(work / "warmup"), "-l", "kaz+rus+eng"],
                        capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)  # fmt: skip
-        run_worker({"kind": "files", "batches": [{"languages": "rus+eng", "paths": [str(pages[0].path)]}]}, work)
+        kts = [k for k, e in KT_ENGINES.items() if args.engine in (e, "both")]
+        for k in kts:
+            run_worker({"kind": "files", "engine": KT_ENGINES[k], "batches": [{"languages": "rus+eng", "paths": [str(pages[0].path)]}]}, work)
         if omp:
             subprocess.run([omp, "-l", "rus+eng", "--image-dpi", "300", "--quiet", str(pages[0].path), str(work / "warmup.pdf")],
                            capture_output=True, check=False)  # fmt: skip
 
-        runners: dict[str, Callable[[list[Page], Path], tuple[float, int]]] = {
-            "raw": run_raw,
-            "kartoteka": run_kartoteka,
-        }
+        runners: dict[str, Callable[[list[Page], Path], tuple[float, int]]] = {"raw": run_raw}
+        for k in kts:
+            runners[k] = functools.partial(run_kartoteka, name=k)
         if omp:
             runners["ocrmypdf"] = lambda ps, w: run_ocrmypdf(ps, w, omp)
         passes: list[Pass] = []
@@ -755,7 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 wall, peak = runners[eng](gp, work)
                 passes.append(Pass(eng, g, len(gp), wall, peak))
                 cer = sum((p.score(eng) for p in gp), Score()).cer
-                print(f"{g:>22} {eng:>10}: {len(gp)} pages {wall:6.1f} s  CER {cer:.3f}  peak {peak / 2**20:.0f} MB"
+                print(f"{g:>22} {eng:>12}: {len(gp)} pages {wall:6.1f} s  CER {cer:.3f}  peak {peak / 2**20:.0f} MB"
                       f"  (step {time.perf_counter() - t:.1f} s)", file=sys.stderr)  # fmt: skip
 
         print("text-layer PDF ...", file=sys.stderr)
@@ -763,8 +819,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {tl}", file=sys.stderr)
         copies = 3 if args.quick else 30
         print(f"{copies * len(BIG_PDF_PAGES)}-page image PDF ...", file=sys.stderr)
-        big = big_pdf_bench(work, copies)
-        print(f"  {big}", file=sys.stderr)
+        bigs = []
+        for k in kts:
+            bigs.append(big_pdf_bench(work, copies, k))
+            print(f"  {bigs[-1]}", file=sys.stderr)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -777,14 +835,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             + ", ".join(changed) + ". Passes that started before and after the change measured different code."
         )
     for g in dict.fromkeys(p.group for p in pages):
-        blank = [p for p in pages if p.group == g and "blank" in (p.kt.get("steps") or [])]
+        blank = [p for p in pages if p.group == g and any("blank" in (d.get("steps") or []) for d in p.kt.values())]
         if blank:
             notes.append(
                 f"kartoteka took {len(blank)} of the {sum(p.group == g for p in pages)} pages of `{g}` for blank pages and did not "
                 "read them: its CER there is 1.0 and its pages/min is not comparable."
             )
     rows, totals = build_rows(pages, passes)
-    with_omp = bool(omp)
+    engines = ["raw", *kts] + (["ocrmypdf"] if omp else [])
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
 
@@ -794,6 +852,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     md.append(f"* command: `{command}`")
     md.append(f"* code: {git_state()}")
     md.append(f"* {tesseract_version()}; languages installed: {', '.join(sorted(installed_languages()))}")
+    if "kt-tesserocr" in kts:
+        md.append(f"* kt-tr: tesserocr {package_version('tesserocr')} with its own Tesseract {tesserocr_tesseract()}, reading the same tessdata")
     md.append(f"* OCRmyPDF: {f'{omp_version} ({omp})' if omp else 'not installed'}")
     md.append(f"* machine: {cores} cores ({usable} usable; kartoteka jobs = {usable}), Python {platform.python_version()}, "
               f"load average {load_start[0]:.2f} at start, {load_end[0]:.2f} at end (shared machine: compare within this run only)")  # fmt: skip
@@ -801,7 +861,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     md.append("")
     md.append("## Accuracy, speed and memory per condition / sample group")
     md.append("")
-    md += main_table(rows, totals, with_omp)
+    md += main_table(rows, totals, engines)
     md.append("")
     md.append(
         "CER: character error rate on whitespace-normalised text, micro-averaged over the group's pages "
@@ -809,7 +869,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "order is not reading order. words: bag-of-words accuracy (order-free, case-sensitive, punctuation stripped). "
         "p/min: the group's pages / wall time of that engine's pass over them (totals: summed passes). Peak MiB: RSS "
         "high-water mark of the engine's process tree, sampled every 50 ms (raw, omp: the tesseract/ocrmypdf "
-        "processes; kt: the Python process running recognize_files plus its tesseract children; — when every "
+        "processes; kt: the Python process running recognize_files plus its tesseract children; kt-tr: that process "
+        "alone, with its loaded models; — when every "
         "process ended between two samples). CER target: "
         f"kartoteka ≤ {TARGET_CER_DEGRADED}× raw on degraded conditions, ≤ {TARGET_CER_CLEAN}× on clean pages and real samples; "
         f"PASS (floor): raw CER is under {CER_FLOOR:.0%} and kartoteka is no worse, so the ratio cannot be resolved. "
@@ -825,12 +886,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{tl['pps']:.0f} pages/s ({tl['wall']:.2f} s), peak {fmt_mb(tl['peak_rss'])} MiB | ≥ {TARGET_TEXT_LAYER_PPS:.0f} pages/s | "
         f"{verdict(tl['pps'] >= TARGET_TEXT_LAYER_PPS and tl['text_layer'] == tl['pages'])} |"
     )
-    md.append(
-        f"| {big['pages']}-page image PDF ({big['input_bytes'] / 2**20:.0f} MiB, {BIG_PDF_LANGS}) → searchable PDF "
-        f"({big['assembled_pages']} pages, {(big['assembled_bytes'] or 0) / 2**20:.0f} MiB), {big['failed']} pages failed, "
-        f"CER {big['cer']:.3f} | peak {fmt_mb(big['peak_rss'])} MiB ({big['peak_rss'] / 1e9:.2f} GB); {big['ppm']:.1f} pages/min "
-        f"({big['wall']:.0f} s, assembly {big['assemble']:.1f} s) | ≤ 1 GiB (1024 MiB) | {verdict(big['peak_rss'] <= TARGET_BIG_PDF_RSS)} |"
-    )
+    for big in bigs:
+        md.append(
+            f"| {SHORT[big['name']]}: {big['pages']}-page image PDF ({big['input_bytes'] / 2**20:.0f} MiB, {BIG_PDF_LANGS}) → searchable PDF "
+            f"({big['assembled_pages']} pages, {(big['assembled_bytes'] or 0) / 2**20:.0f} MiB), {big['failed']} pages failed, "
+            f"CER {big['cer']:.3f} | peak {fmt_mb(big['peak_rss'])} MiB ({big['peak_rss'] / 1e9:.2f} GB); {big['ppm']:.1f} pages/min "
+            f"({big['wall']:.0f} s, assembly {big['assemble']:.1f} s) | ≤ 1 GiB (1024 MiB) | {verdict(big['peak_rss'] <= TARGET_BIG_PDF_RSS)} |"
+        )
     md.append("")
     if notes:
         md.append("## Notes")
@@ -839,7 +901,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         md.append("")
     md.append("## Every page")
     md.append("")
-    md += detail_table(pages, with_omp)
+    md += detail_table(pages, engines)
     md.append("")
     text = "\n".join(md)
     print(text)
@@ -850,7 +912,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "command": command,
         "passes": [asdict(p) for p in passes],
         "text_layer": tl,
-        "big_pdf": big,
+        "big_pdf": bigs,
         "pages": [
             {"id": p.id, "group": p.group, "languages": p.languages, "dpi": p.dpi, "text": p.text, "error": p.error,
              "kartoteka": p.kt, "cer": {e: p.score(e).cer for e in p.text}}

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from archive.blobs import FileBlobStore
 from archive.catalog import Catalog
-from archive.db import make_engine, upgrade
+from archive.db import current_revision, head_revision, make_engine, upgrade
 from ingest.profile import HotFolderProfile
 from ocr.engine import OcrEngine
 from ocr.engines import make_engine as make_ocr_engine
@@ -49,7 +49,9 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     db = make_engine(settings.catalog_url)
-    if migrate:
+    # Only a catalog behind the code is migrated: upgrading takes the write lock, and a
+    # `kartoteka ledger` run beside a busy service must not wait for it ("database is locked").
+    if migrate and current_revision(db) != head_revision():
         upgrade(db)
     profiles = {str(p.path.resolve()): p for p in settings.profiles()}
     engine = make_ocr_engine(

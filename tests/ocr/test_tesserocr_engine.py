@@ -232,11 +232,17 @@ def test_a_page_over_the_time_limit_fails_alone_in_a_file(inproc, tmp_path: Path
     assert all(not p.retry for p in result.pages)
 
 
-def test_the_ocr_command_runs_on_the_chosen_engine(kartoteka, tmp_path: Path) -> None:
-    """``kartoteka ocr`` with ``KARTOTEKA_OCR_ENGINE=tesserocr``: JSON and a searchable PDF."""
+def test_the_default_engine_is_the_isolated_one() -> None:
+    # A crash or hang in one page must not take down the service: see OcrConfig.engine.
+    assert OcrConfig().engine == "tesseract"
+
+
+@pytest.mark.parametrize("name", ["tesseract", "tesserocr"])
+def test_the_ocr_command_runs_on_the_chosen_engine(kartoteka, tmp_path: Path, name: str) -> None:
+    """``kartoteka ocr`` with ``KARTOTEKA_OCR_ENGINE``: JSON and a searchable PDF with either engine."""
     scan = P.image_pdf([P.render_page(P.TEXTS["eng"]), P.turn(P.render_page(P.TEXTS["rus"]), 90)], tmp_path / "scan.pdf")
     out = tmp_path / "searchable.pdf"
-    proc = kartoteka("ocr", str(scan), "--pdf", str(out), "--json", env={"KARTOTEKA_OCR_ENGINE": "tesserocr"})
+    proc = kartoteka("ocr", str(scan), "--pdf", str(out), "--json", env={"KARTOTEKA_OCR_ENGINE": name})
     assert proc.returncode == 0, proc.stderr
     first, second = json.loads(proc.stdout)["files"][0]["pages"]
     assert cer(P.TEXTS["eng"], first["text"]) < 0.02 and second["rotation"] == 270
