@@ -73,10 +73,10 @@ CER_FLOOR = 0.01
 TARGET_TEXT_LAYER_PPS = 200.0
 TARGET_BIG_PDF_RSS = 1024**3
 
-ENGINES = ("raw", "kartoteka", "kt-tesserocr", "ocrmypdf")
+ENGINES = ("raw", "kartoteka", "kt-tesserocr", "kt-workers", "ocrmypdf")
 #: kartoteka's columns and the OcrConfig.engine each runs with
-KT_ENGINES = {"kartoteka": "tesseract", "kt-tesserocr": "tesserocr"}
-SHORT = {"raw": "raw", "kartoteka": "kt", "kt-tesserocr": "kt-tr", "ocrmypdf": "omp"}
+KT_ENGINES = {"kartoteka": "tesseract", "kt-tesserocr": "tesserocr", "kt-workers": "tesserocr-workers"}
+SHORT = {"raw": "raw", "kartoteka": "kt", "kt-tesserocr": "kt-tr", "kt-workers": "kt-w", "ocrmypdf": "omp"}
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -750,7 +750,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help=f"conditions {', '.join(QUICK_CONDITIONS)}, 2 samples a group, 30-page PDF")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Markdown report (a .json with every page's text goes beside it)")
     ap.add_argument("--ocrmypdf", help=f"the ocrmypdf program (default: on PATH, else {OCRMYPDF_VENV}; the column is skipped when absent)")
-    ap.add_argument("--engine", choices=["tesseract", "tesserocr", "both"], default="both",
+    ap.add_argument("--engine", choices=["tesseract", "tesserocr", "tesserocr-workers", "both", "all"], default="both",
                     help="kartoteka's OCR engine(s): columns kt (tesseract: a process per page) and kt-tr (tesserocr: in-process)")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the working folder (page images, PDFs)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -790,7 +790,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Warm-up (not timed): language data into the page cache, Python modules compiled.
         subprocess.run(["tesseract", str(pages[0].path), str(work / "warmup"), "-l", "kaz+rus+eng"],
                        capture_output=True, env={**os.environ, "OMP_THREAD_LIMIT": "1"}, check=False)  # fmt: skip
-        kts = [k for k, e in KT_ENGINES.items() if args.engine in (e, "both")]
+        kts = [k for k, e in KT_ENGINES.items() if args.engine in (e, "all") or (args.engine == "both" and e != "tesserocr-workers")]
         for k in kts:
             run_worker({"kind": "files", "engine": KT_ENGINES[k], "batches": [{"languages": "rus+eng", "paths": [str(pages[0].path)]}]}, work)
         if omp:

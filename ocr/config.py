@@ -48,13 +48,14 @@ class OcrConfig(BaseModel):
     read_codes: bool = False
     #: How PDF pages are rasterised: PDFium in-process (about 3x faster) or poppler's pdftoppm.
     rasterizer: Literal["pdfium", "pdftoppm"] = "pdfium"
-    #: The recognition engine. "tesseract" runs the tesseract program per page (pytesseract): a
-    #: crash or a hang stays in that process and page_timeout covers the whole recognition, so
-    #: one bad page can never take down or block the service. "tesserocr" keeps the models
-    #: loaded in this process (tesserocr's wheel, its own Tesseract 5.5, the installed language
-    #: data): 1.4x the pages/minute at the same or better CER (bench/README.md), but its timeout
-    #: does not cover layout analysis and a Tesseract crash would end the whole process (and
-    #: again after each restart, on the same page). Choose it for trusted input and throughput.
-    engine: Literal["tesseract", "tesserocr"] = "tesseract"
+    #: The recognition engine. "tesserocr-workers" (default): Tesseract kept loaded in long-lived
+    #: worker processes (tesserocr's wheel, its own Tesseract 5.5, the installed language data),
+    #: one per core: a page that hangs is killed at page_timeout and one that crashes Tesseract
+    #: takes only its worker down; 0.93-0.97x raw tesseract's pages/minute on clean pages and
+    #: 1.03x on the real samples, against 0.66-0.70x and 0.69x for "tesseract"
+    #: (bench/results/ocr-quick-engines.md). "tesseract": the tesseract program per page through
+    #: pytesseract (the design's engine, no extra package). "tesserocr": in this process, as
+    #: fast, but a Tesseract crash ends the process and the timeout misses layout analysis.
+    engine: Literal["tesseract", "tesserocr", "tesserocr-workers"] = "tesserocr-workers"
     #: Path of the tesseract program.
     tesseract_cmd: str = "tesseract"

@@ -11,6 +11,7 @@ from ocr.tesseract import TesseractEngine
 
 if TYPE_CHECKING:  # imported when chosen: tesserocr loads its own libtesseract
     from ocr.tesserocr_engine import TesserocrEngine
+    from ocr.worker_engine import WorkerEngine
 
 
 def make_engine(cfg: OcrConfig, max_parallel: int = 0, *, languages: Iterable[str] = ()) -> OcrEngine:
@@ -19,8 +20,12 @@ def make_engine(cfg: OcrConfig, max_parallel: int = 0, *, languages: Iterable[st
     ``max_parallel`` caps the pages recognised at once in the whole process (0: no cap).
     Raises EngineMissing (a ConfigurationError) when the engine or a language pack is missing.
     """
-    engine: TesseractEngine | TesserocrEngine
-    if cfg.engine == "tesserocr":
+    engine: TesseractEngine | TesserocrEngine | WorkerEngine
+    if cfg.engine == "tesserocr-workers":
+        from ocr import tesserocr_engine, worker_engine
+
+        engine = worker_engine.WorkerEngine(tesserocr_engine.find_tessdata(cfg.tesseract_cmd), max_parallel=max_parallel)
+    elif cfg.engine == "tesserocr":
         from ocr import tesserocr_engine
 
         tessdata = tesserocr_engine.find_tessdata(cfg.tesseract_cmd)

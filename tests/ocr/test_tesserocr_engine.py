@@ -232,9 +232,9 @@ def test_a_page_over_the_time_limit_fails_alone_in_a_file(inproc, tmp_path: Path
     assert all(not p.retry for p in result.pages)
 
 
-def test_the_default_engine_is_the_isolated_one() -> None:
-    # A crash or hang in one page must not take down the service: see OcrConfig.engine.
-    assert OcrConfig().engine == "tesseract"
+def test_the_default_engine_is_fast_and_isolated() -> None:
+    # In-process speed, but a crash or hang in one page must not take down the service.
+    assert OcrConfig().engine == "tesserocr-workers"
 
 
 @pytest.mark.parametrize("name", ["tesseract", "tesserocr"])
