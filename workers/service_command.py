@@ -15,7 +15,7 @@ from types import FrameType
 
 import dramatiq
 
-from ingest.errors import ConfigurationError
+from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from workers import pipeline
 from workers.broker import Dispatcher, declare_actors, make_broker
@@ -73,7 +73,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         while not stop.wait(settings.sweep_seconds):
-            dispatcher.sweep(pipeline.pending_ids(services))
+            try:
+                dispatcher.sweep(pipeline.pending_ids(services))
+            except TransientError as e:  # a busy or unreachable catalog: try at the next sweep
+                log.warning("recovery sweep skipped: %s", e)
     finally:
         stop.set()
         watch_thread.join(timeout=15)

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from filelock import FileLock
+
 from archive.blobs import FileBlobStore
 from archive.catalog import Catalog
 from archive.db import current_revision, head_revision, make_engine, upgrade
@@ -49,10 +51,14 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     db = make_engine(settings.catalog_url)
-    # Only a catalog behind the code is migrated: upgrading takes the write lock, and a
-    # `kartoteka ledger` run beside a busy service must not wait for it ("database is locked").
+    # Only a catalog behind the code is migrated (upgrading takes the write lock, and a
+    # `kartoteka ledger` run beside a busy service must not wait for it), and one process at a
+    # time: two processes migrating a new SQLite catalog at once made one fail at once with
+    # "database is locked" (SQLite does not wait when a reading transaction turns writer).
     if migrate and current_revision(db) != head_revision():
-        upgrade(db)
+        with FileLock(str(settings.data_dir / ".migrate.lock")):
+            if current_revision(db) != head_revision():
+                upgrade(db)
     profiles = {str(p.path.resolve()): p for p in settings.profiles()}
     engine = make_ocr_engine(
         settings.ocr, max_parallel=workers(settings.ocr), languages=[p.languages for p in profiles.values()]

@@ -197,3 +197,17 @@ def test_separator_sheets_split_a_batch_folder_across_files(tmp_path: Path) -> N
     assert ledger["page3.png"].card_id == ledger["page4.png"].card_id == cards[1].card.id
     assert not folder.exists(), "the emptied batch folder is removed"
     assert len(rows) == 4
+
+
+def test_several_processes_opening_a_new_catalog_at_once_all_succeed(tmp_path: Path) -> None:
+    """The service and a `kartoteka ledger` started together both migrate a new catalog."""
+    import subprocess
+    import sys
+
+    code = (
+        "from workers.settings import load_settings; from workers.services import build_services; "
+        f"build_services(load_settings({{'KARTOTEKA_DATA_DIR': {str(tmp_path / 'data')!r}}}))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
