@@ -110,7 +110,6 @@ def test_read_codes_finds_nothing_on_a_text_page() -> None:
     assert read_codes(text_page()) == []
 
 
-@pytest.mark.skipif(not hasattr(getattr(cv2, "barcode", None), "BarcodeDetector"), reason="no cv2.barcode")
 def test_read_codes_reads_ean13_barcodes() -> None:
     page, number = ean13_page("460123456789")
     assert read_codes(page) == [number]
