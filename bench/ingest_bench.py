@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import os
 import shlex
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -39,8 +38,8 @@ from ocr.engines import make_engine  # noqa: E402
 from ocr.run import recognize_files, workers  # noqa: E402
 from ocr.tesseract import TesseractEngine  # noqa: E402
 from tests import pages as P  # noqa: E402
+from tests.processes import EXE, clean_env, count_inputs  # noqa: E402
 
-EXE = REPO / ".venv" / "bin" / "kartoteka"
 MIX = [(lang, cond) for cond in ("clean", "skew4", "rot90", "jpeg", "skew-12") for lang in ("rus", "eng", "kaz")]
 LANGS = "kaz+rus+eng"
 
@@ -73,8 +72,7 @@ class Service:
         (root / "k.toml").write_text(
             f'[[hotfolders]]\npath = "{self.inbox}"\nlanguages = "{LANGS}"\nsettle_seconds = {settle}\n', encoding="utf-8"
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KARTOTEKA_")}
-        env.update(KARTOTEKA_DATA_DIR=str(root / "data"), KARTOTEKA_SETTINGS=str(root / "k.toml"))
+        env = clean_env(root / "data", KARTOTEKA_SETTINGS=str(root / "k.toml"))
         self.log = (root / "service.log").open("wb")
         self.proc = subprocess.Popen([str(EXE), "run"], env=env, stdout=self.log, stderr=self.log)
         self.db_path = root / "data" / "catalog.sqlite3"
@@ -88,14 +86,7 @@ class Service:
             time.sleep(0.05)
 
     def done(self) -> int:
-        try:
-            db = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=5)
-            try:
-                return int(db.execute("select count(*) from input_files where outcome != 'pending'").fetchone()[0])
-            finally:
-                db.close()
-        except sqlite3.OperationalError:
-            return 0
+        return count_inputs(self.root / "data", decided_only=True)
 
     def drop(self, src: Path) -> None:
         tmp = self.inbox / f".{src.name}.part"

@@ -11,6 +11,7 @@ import pytest
 
 from ocr.config import OcrConfig
 from ocr.tesseract import TesseractEngine
+from tests.processes import EXE, clean_env
 
 REQUIRED_LANGS = {"rus", "kaz", "eng", "osd"}
 
@@ -34,18 +35,16 @@ def ocr_cfg() -> OcrConfig:
 @pytest.fixture
 def kartoteka(tmp_path: Path):
     """Run the installed ``kartoteka`` command as a user would, with its own data directory."""
-    exe = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "kartoteka"
-    if not exe.exists():
-        exe = Path(shutil.which("kartoteka") or "kartoteka")
+    exe = EXE if EXE.exists() else Path(shutil.which("kartoteka") or "kartoteka")
 
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        import os
-
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("KARTOTEKA_")}
-        full_env["KARTOTEKA_DATA_DIR"] = str(tmp_path / "data")
-        full_env.update(env or {})
         return subprocess.run(
-            [str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
+            [str(exe), *args],
+            capture_output=True,
+            text=True,
+            env=clean_env(tmp_path / "data", **(env or {})),
+            timeout=timeout,
+            check=False,
         )
 
     return run

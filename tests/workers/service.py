@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import time
@@ -11,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EXE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kartoteka"
+from tests.processes import EXE, clean_env, count_inputs
+
 
 
 @dataclass
@@ -35,12 +35,9 @@ class Service:
         return self.root / "kartoteka.toml"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KARTOTEKA_")}
-        env["KARTOTEKA_DATA_DIR"] = str(self.root / "data")
-        env["KARTOTEKA_SETTINGS"] = str(self.settings_file)
-        env["KARTOTEKA_SWEEP_SECONDS"] = "2"
-        env.update(self.extra_env)
-        return env
+        return clean_env(
+            self.root / "data", KARTOTEKA_SETTINGS=str(self.settings_file), KARTOTEKA_SWEEP_SECONDS="2", **self.extra_env
+        )
 
     def write_settings(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
@@ -85,20 +82,8 @@ class Service:
         return list(self.cli("ledger")["files"])
 
     def recorded(self) -> int:
-        """How many input files the catalog has recorded (read directly: no process start-up)."""
-        import sqlite3
-
-        db_path = self.root / "data" / "catalog.sqlite3"
-        if not db_path.exists():
-            return 0
-        try:
-            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
-            try:
-                return int(db.execute("select count(*) from input_files").fetchone()[0])
-            finally:
-                db.close()
-        except sqlite3.OperationalError:  # not migrated yet
-            return 0
+        """How many input files the catalog has recorded (no process start-up)."""
+        return count_inputs(self.root / "data")
 
     def log(self) -> str:
         path = self.root / "service.log"
