@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from pathlib import Path
 from multiprocessing.synchronize import Barrier
 
 from sqlalchemy import select
@@ -74,3 +75,29 @@ def test_processes_registering_at_once_get_unique_gap_free_numbers(db_url: str) 
             if worker.is_alive():
                 worker.terminate()
         engine.dispose()
+
+
+def _open_new_catalog(path: str, barrier: Barrier, rounds: int) -> None:
+    for n in range(rounds):
+        engine = make_engine(f"sqlite:///{path}-{n}")
+        try:
+            barrier.wait(timeout=60)
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        finally:
+            engine.dispose()
+
+
+def test_processes_opening_a_new_sqlite_catalog_at_once_all_get_in(tmp_path: Path) -> None:
+    # Switching a new file to WAL takes an exclusive lock without SQLite's busy handler; before
+    # make_engine retried it, about one start in ten failed with "database is locked".
+    rounds = 40
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(PROCESSES)
+    base = str(tmp_path / "catalog")
+    workers = [context.Process(target=_open_new_catalog, args=(base, barrier, rounds)) for _ in range(PROCESSES)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert [worker.exitcode for worker in workers] == [0] * PROCESSES
