@@ -11,11 +11,19 @@ import sys
 from pathlib import Path
 
 from ingest.errors import PipelineError
-from workers import catalog_commands, ingest_command, logs, ocr_command, service_command
+from workers import (
+    catalog_commands,
+    ingest_command,
+    logs,
+    ocr_command,
+    review_command,
+    search_commands,
+    service_command,
+)
 from workers.exitcodes import ExitCode, exit_code_for
 from workers.settings import load_settings
 
-COMMANDS = (service_command, ingest_command, ocr_command, catalog_commands)
+COMMANDS = (service_command, ingest_command, ocr_command, catalog_commands, search_commands, review_command)
 
 
 def build_parser() -> argparse.ArgumentParser:

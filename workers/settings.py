@@ -18,10 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest.errors import ConfigurationError
 from ingest.profile import HotFolderProfile
+from classify.config import ClassifyConfig
 from ocr.config import OcrConfig
 
 PREFIX = "KARTOTEKA_"
-SECTIONS = {"ocr": OcrConfig}
+SECTIONS = {"ocr": OcrConfig, "classify": ClassifyConfig}
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -45,6 +46,7 @@ class Settings(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     ocr: OcrConfig = OcrConfig()
+    classify: ClassifyConfig = ClassifyConfig()
     #: Hot folders with their profiles (``[[hotfolders]]`` tables in the settings file).
     hotfolders: tuple[HotFolderProfile, ...] = ()
     #: Documents processed at once by the embedded worker; Tesseract runs are capped at one per
