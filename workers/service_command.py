@@ -1,7 +1,8 @@
 """``kartoteka run``: the embedded service. Watch the hot folders, process, keep going.
 
-One process: the hot-folder watcher, an in-process dramatiq worker, and a recovery sweep that
-re-enqueues unfinished work from the catalog at start-up and every ``sweep_seconds``.
+One process: the hot-folder watcher, an in-process dramatiq worker, a recovery sweep that
+re-enqueues unfinished work from the catalog at start-up and every ``sweep_seconds``, and the
+index feed (workers/indexer.py) that brings the search index up to date with the catalog.
 SIGTERM or Ctrl-C stops it cleanly; SIGKILL loses nothing (the catalog is the source of truth).
 """
 
@@ -12,6 +13,7 @@ import logging
 import signal
 import threading
 from types import FrameType
+from zoneinfo import ZoneInfo
 
 import dramatiq
 
@@ -19,7 +21,9 @@ from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from workers import pipeline
 from workers.broker import Dispatcher, declare_actors, make_broker
+from search.service import open_index
 from workers.exitcodes import ExitCode
+from workers.indexer import IndexFeed
 from workers.services import build_services, set_current
 from workers.settings import Settings
 
@@ -65,6 +69,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     dispatcher.sweep(pipeline.pending_ids(services))
     watch_thread = threading.Thread(target=watcher.run, args=(stop,), name="watcher", daemon=True)
     watch_thread.start()
+    feed = IndexFeed(services.catalog, lambda: open_index(settings.search_url, settings.data_dir), ZoneInfo(settings.timezone))
+    feed_thread = threading.Thread(target=feed.run, args=(stop,), name="index-feed", daemon=True)
+    feed_thread.start()
     log.info(
         "watching %s; data in %s; %d worker threads",
         ", ".join(str(p.path) for p in profiles),
@@ -80,6 +87,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         stop.set()
         watch_thread.join(timeout=15)
+        feed_thread.join(timeout=30)
         worker.stop(timeout=10_000)
         set_current(None)
     return ExitCode.OK

@@ -46,10 +46,9 @@ class Services:
         return self.settings.work_dir
 
 
-def build_services(settings: Settings, *, migrate: bool = True) -> Services:
-    """Open the catalog (migrating it to the current schema), the blob store and the engine."""
+def open_catalog(settings: Settings, *, migrate: bool = True) -> Catalog:
+    """The catalog the settings name, migrated to the current schema if it is behind."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
     db = make_engine(settings.catalog_url)
     # Only a catalog behind the code is migrated (upgrading takes the write lock, and a
     # `kartoteka ledger` run beside a busy service must not wait for it), and one process at a
@@ -59,13 +58,20 @@ def build_services(settings: Settings, *, migrate: bool = True) -> Services:
         with FileLock(str(settings.data_dir / ".migrate.lock")):
             if current_revision(db) != head_revision():
                 upgrade(db)
+    return Catalog(db, tz=ZoneInfo(settings.timezone))
+
+
+def build_services(settings: Settings, *, migrate: bool = True) -> Services:
+    """Open the catalog (migrating it to the current schema), the blob store and the engine."""
+    catalog = open_catalog(settings, migrate=migrate)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
     profiles = {str(p.path.resolve()): p for p in settings.profiles()}
     engine = make_ocr_engine(
         settings.ocr, max_parallel=workers(settings.ocr), languages=[p.languages for p in profiles.values()]
     )
     return Services(
         settings=settings,
-        catalog=Catalog(db, tz=ZoneInfo(settings.timezone)),
+        catalog=catalog,
         blobs=FileBlobStore(settings.blob_dir),
         engine=engine,
         profiles=profiles,

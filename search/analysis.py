@@ -1,0 +1,163 @@
+"""Text analysis shared by both search backends: the same terms, whatever stores them.
+
+Both the embedded tantivy index and Elasticsearch receive text that this module has already
+turned into terms, joined by spaces, and split it on whitespace only. That is how the two
+backends give the same answers: neither Elasticsearch's ``russian`` analyzer nor tantivy's
+stemmers are involved, and neither has a Kazakh analyzer or knows about OCR's look-alikes.
+
+Per token, in order:
+
+1. NFKC, then Latin look-alike letters folded to Cyrillic in Cyrillic-majority tokens (OCR
+   writes «Hовиков» with a Latin H) and Cyrillic look-alikes to Latin in Latin-majority ones.
+   A token made only of look-alikes (the «H.K.» of «Новиков H.K.») follows the majority script
+   of its line, so the initials of a Russian name index as Cyrillic.
+2. Lower case, ё → е.
+3. Stemming: Latin tokens with the English Snowball stemmer; Cyrillic tokens with Kazakh
+   letters (ә ғ қ ң ө ұ ү һ і) with a light Kazakh suffix stripper; other Cyrillic tokens with
+   the Russian Snowball stemmer, then the Kazakh plural endings (-лар/-тар/…), which Kazakh
+   words without Kazakh letters still carry and Russian stems almost never end in.
+
+``fold`` gives step 1–2 only: the unstemmed form, used for prefix queries and exact filters.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import snowballstemmer
+
+__all__ = ["Token", "analyze", "analyze_text", "fold", "script_of", "stem", "tokens"]
+
+# Pairs that OCR confuses: Latin → Cyrillic (case-sensitive: Latin H is Cyrillic Н, Latin h is not
+# a look-alike of anything Russian).
+_LATIN_TO_CYRILLIC = dict(
+    zip(
+        "ABCEHKMOPTXYaceopxyiI",
+        "АВСЕНКМОРТХУасеорхуіІ",
+        strict=True,
+    )
+)
+_CYRILLIC_TO_LATIN = {v: k for k, v in _LATIN_TO_CYRILLIC.items()}
+_KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+_RUSSIAN = snowballstemmer.stemmer("russian")
+_ENGLISH = snowballstemmer.stemmer("english")
+
+# Kazakh inflection, longest first within each group; stripped repeatedly from the end.
+_KAZAKH_SUFFIXES = tuple(
+    sorted(
+        {
+            # plural
+            "лар", "лер", "дар", "дер", "тар", "тер",
+            # genitive, accusative, dative, locative, ablative, instrumental
+            "ның", "нің", "дың", "дің", "тың", "тің",
+            "ны", "ні", "ды", "ді", "ты", "ті",
+            "ға", "ге", "қа", "ке", "на", "не",
+            "нда", "нде", "да", "де", "та", "те",
+            "нан", "нен", "дан", "ден", "тан", "тен",
+            "мен", "бен", "пен", "менен",
+            # possessive
+            "ым", "ім", "ың", "ің", "сы", "сі", "мыз", "міз", "ңыз", "ңіз", "ымыз", "іміз",
+        },
+        key=len,
+        reverse=True,
+    )
+)
+_KAZAKH_VOWEL_SUFFIXES = ("ы", "і", "а", "е")
+_PLURAL_AFTER_RUSSIAN = re.compile(r"(?:лар|лер|дар|дер|тар|тер)$")
+_MIN_STEM = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A word of the original text: its span and its folded (unstemmed) form."""
+
+    start: int
+    end: int
+    folded: str
+
+
+def script_of(text: str) -> str:
+    """'cyrillic', 'latin' or '' (neither): the majority of letters that are not look-alikes."""
+    cyrillic = latin = 0
+    for ch in text:
+        if ch in _LATIN_TO_CYRILLIC or ch in _CYRILLIC_TO_LATIN or not ch.isalpha():
+            continue
+        if "\u0400" <= ch <= "\u04ff":
+            cyrillic += 1
+        elif ch.isascii():
+            latin += 1
+    if cyrillic == latin:
+        return ""
+    return "cyrillic" if cyrillic > latin else "latin"
+
+
+def _fold_word(word: str, context: str) -> str:
+    script = script_of(word) or context
+    if script == "cyrillic":
+        word = "".join(_LATIN_TO_CYRILLIC.get(ch, ch) for ch in word)
+    elif script == "latin":
+        word = "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in word)
+    return word.lower().replace("ё", "е")
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """The words of ``text`` with their spans, folded; look-alike-only words follow their line."""
+    text = unicodedata.normalize("NFKC", text)
+    line_start = 0
+    for line in text.splitlines(keepends=True):
+        context = script_of(line)
+        for m in _WORD.finditer(line):
+            yield Token(line_start + m.start(), line_start + m.end(), _fold_word(m.group(), context))
+        line_start += len(line)
+
+
+def fold(text: str) -> list[str]:
+    """The folded, unstemmed words of ``text``."""
+    return [t.folded for t in tokens(text)]
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(folded: str) -> str:
+    """The index term of one folded word."""
+    if folded.isdigit() or not any(ch.isalpha() for ch in folded):
+        return folded
+    if any(ch in _KAZAKH_LETTERS for ch in folded):
+        return _kazakh_stem(folded)
+    if script_of(folded) == "latin" or folded.isascii():
+        return str(_ENGLISH.stemWord(folded))
+    stemmed = str(_RUSSIAN.stemWord(folded))
+    m = _PLURAL_AFTER_RUSSIAN.search(stemmed)
+    if m and m.start() >= _MIN_STEM:
+        stemmed = stemmed[: m.start()]
+    return stemmed
+
+
+def _kazakh_stem(word: str) -> str:
+    changed = True
+    while changed:
+        changed = False
+        for suffix in _KAZAKH_SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
+                word = word[: -len(suffix)]
+                changed = True
+                break
+    for suffix in _KAZAKH_VOWEL_SUFFIXES:
+        if word.endswith(suffix) and len(word) - 1 > _MIN_STEM:
+            return word[:-1]
+    return word
+
+
+def analyze(text: str) -> list[str]:
+    """The index terms of ``text``, in order (positions matter for phrases)."""
+    return [stem(t.folded) for t in tokens(text)]
+
+
+def analyze_text(text: str) -> str:
+    """``analyze`` joined by spaces: what the backends' whitespace tokenizers receive."""
+    return " ".join(analyze(text))

@@ -1,0 +1,229 @@
+"""The scale-out backend: one Elasticsearch index (9.x), reached with the official client.
+
+Text arrives already analysed (``search.analysis``) and the mapping splits it on whitespace
+only, so Elasticsearch matches exactly the terms tantivy matches; scoring is BM25 with the same
+parameters in both, on one shard. The search URL names the node and, in its path, the index:
+``http://127.0.0.1:9200/kartoteka`` (the default index name is ``kartoteka``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch.helpers import BulkIndexError, bulk, scan
+
+from search.backend import CARD_BOOST, FACETS, IndexUnavailable, RawHit, RawResult, SearchRequest, sorted_facet
+from search.document import SCHEMA_VERSION, IndexDoc
+from search.query import AnyOf, Clause, DateRange, FieldFilter, ParsedQuery, Phrase, Prefix, Word
+
+__all__ = ["ElasticIndex", "split_url"]
+
+log = logging.getLogger(__name__)
+
+_FACET_FETCH = 100
+_TEXT = {"type": "text", "analyzer": "terms", "similarity": "BM25"}
+_KEYWORD = {"type": "keyword"}
+MAPPING: dict[str, Any] = {
+    "dynamic": "strict",
+    "_meta": {"schema": SCHEMA_VERSION},
+    "properties": {
+        "id": _KEYWORD,
+        "kind": _KEYWORD,
+        "journal": _KEYWORD,
+        "status": _KEYWORD,
+        "journal_facet": _KEYWORD,
+        "correspondent_facet": _KEYWORD,
+        "numbers": _KEYWORD,
+        "correspondent": _TEXT,
+        "card_text": _TEXT,
+        "card_exact": _TEXT,
+        "body": _TEXT,
+        "body_exact": _TEXT,
+        "year": {"type": "integer"},
+        "registered_at": {"type": "date"},
+        "registered_day": {"type": "date", "format": "strict_date"},
+        "doc_date": {"type": "date", "format": "strict_date"},
+        "stored": {"type": "object", "enabled": False},
+    },
+}
+SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "analysis": {"analyzer": {"terms": {"type": "custom", "tokenizer": "whitespace"}}},
+}
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """``http://host:9200/name`` → (``http://host:9200``, ``name``)."""
+    parts = urlsplit(url)
+    name = parts.path.strip("/") or "kartoteka"
+    return urlunsplit((parts.scheme, parts.netloc, "", "", "")), name
+
+
+class ElasticIndex:
+    """``SearchIndex`` over one Elasticsearch index, created with our mapping if missing."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.node, self.name = split_url(url)
+        self.client = Elasticsearch(self.node, request_timeout=timeout, retry_on_timeout=True, max_retries=2)
+        self.rebuilt = self._guard(self._prepare)
+
+    def describe(self) -> str:
+        return f"Elasticsearch index {self.name!r} at {self.node}"
+
+    def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except (TransportError, BulkIndexError) as e:
+            raise IndexUnavailable(f"{self.describe()} is unavailable: {e}") from e
+        except ApiError as e:
+            if e.status_code in (429, 502, 503, 504):
+                raise IndexUnavailable(f"{self.describe()} is busy: {e}") from e
+            raise
+
+    def _prepare(self) -> bool:
+        """Create the index if missing, recreate it if of another schema; True if now empty."""
+        if self.client.indices.exists(index=self.name):
+            mapping = self.client.indices.get_mapping(index=self.name)
+            meta = next(iter(mapping.body.values()))["mappings"].get("_meta", {})
+            if meta.get("schema") == SCHEMA_VERSION:
+                return False
+            log.warning("%s is of schema %s, not %s: recreating it", self.describe(), meta.get("schema"), SCHEMA_VERSION)
+            self.client.indices.delete(index=self.name)
+        self.client.indices.create(index=self.name, settings=SETTINGS, mappings=MAPPING)
+        self.client.cluster.health(index=self.name, wait_for_status="yellow", timeout="30s")
+        return True
+
+    # -- writing -------------------------------------------------------------------------
+
+    def upsert(self, docs: Sequence[IndexDoc]) -> None:
+        actions = ({"_op_type": "index", "_index": self.name, "_id": d.id, "_source": _source(d)} for d in docs)
+        self._guard(bulk, self.client, actions, chunk_size=500)
+
+    def delete(self, card_ids: Sequence[str]) -> None:
+        actions = ({"_op_type": "delete", "_index": self.name, "_id": i} for i in card_ids)
+        self._guard(bulk, self.client, actions, raise_on_error=False)
+
+    def commit(self) -> None:
+        self._guard(self.client.indices.refresh, index=self.name)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def count(self) -> int:
+        return int(self._guard(self.client.count, index=self.name)["count"])
+
+    def size_bytes(self) -> int:
+        stats = self._guard(self.client.indices.stats, index=self.name, metric="store")
+        return int(stats["indices"][self.name]["total"]["store"]["size_in_bytes"])
+
+    def card_ids(self) -> Iterator[str]:
+        try:
+            for hit in scan(self.client, index=self.name, query={"query": {"match_all": {}}}, _source=False, size=2000):
+                yield str(hit["_id"])
+        except TransportError as e:
+            raise IndexUnavailable(f"{self.describe()} is unavailable: {e}") from e
+
+    def search(self, request: SearchRequest) -> RawResult:
+        body: dict[str, Any] = {
+            "query": _query(request.query),
+            "from": request.offset,
+            "size": request.limit,
+            "track_total_hits": True,
+            "_source": ["stored"],
+        }
+        if request.sort != "relevance" or not request.query.has_text:
+            body["sort"] = [{"registered_at": {"order": "asc" if request.sort == "oldest" else "desc"}}]
+        if request.facets:
+            body["aggs"] = {name: {"terms": {"field": fld, "size": _FACET_FETCH}} for name, fld in FACETS.items()}
+        found = self._guard(self.client.search, index=self.name, **body)
+        by_score = "sort" not in body
+        hits = [
+            RawHit(str(h["_id"]), float(h["_score"] or 0.0) if by_score else 0.0, h["_source"]["stored"])
+            for h in found["hits"]["hits"]
+        ]
+        facets: dict[str, list[tuple[str, int]]] = {}
+        for name in FACETS if request.facets else ():
+            buckets = [(b["key"], b["doc_count"]) for b in found["aggregations"][name]["buckets"]]
+            facets[name] = sorted_facet([(k, n) for k, n in buckets if k != ""], 10)
+        return RawResult(int(found["hits"]["total"]["value"]), hits, facets)
+
+
+def _source(d: IndexDoc) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "kind": d.kind,
+        "journal": d.journal,
+        "status": d.status,
+        "journal_facet": d.journal_facet,
+        "correspondent_facet": d.correspondent_facet,
+        "numbers": list(d.numbers),
+        "correspondent": d.correspondent,
+        "card_text": d.card_text,
+        "card_exact": d.card_exact,
+        "body": d.body,
+        "body_exact": d.body_exact,
+        "year": d.year,
+        "registered_at": d.registered_at.isoformat(),
+        "registered_day": d.registered_day.isoformat(),
+        "doc_date": d.doc_date.isoformat() if d.doc_date else None,
+        "stored": dict(d.stored),
+    }
+
+
+def _on_card_and_body(kind: str, card_field: str, body_field: str, value: Any) -> dict[str, Any]:
+    card: dict[str, Any] = {kind: {card_field: {"boost": CARD_BOOST}}}
+    body: dict[str, Any] = {kind: {body_field: {}}}
+    key = "query" if kind == "match_phrase" else "value"
+    card[kind][card_field][key] = value
+    body[kind][body_field][key] = value
+    return {"bool": {"should": [card, body]}}
+
+
+def _clause(clause: Clause) -> dict[str, Any]:
+    if isinstance(clause, Word):
+        return _on_card_and_body("term", "card_text", "body", clause.term)
+    if isinstance(clause, Phrase):
+        return _on_card_and_body("match_phrase", "card_text", "body", " ".join(clause.terms))
+    assert isinstance(clause, Prefix)
+    return _on_card_and_body("prefix", "card_exact", "body_exact", clause.prefix)
+
+
+def _group(group: AnyOf) -> dict[str, Any]:
+    if len(group.clauses) == 1:
+        return _clause(group.clauses[0])
+    return {"bool": {"should": [_clause(c) for c in group.clauses], "minimum_should_match": 1}}
+
+
+def _filter(f: FieldFilter) -> dict[str, Any]:
+    if f.field == "correspondent":
+        return {"match_phrase": {"correspondent": f.value}}
+    field = "numbers" if f.field == "number" else f.field
+    return {"prefix" if f.prefix else "term": {field: f.value}}
+
+
+def _range(r: DateRange) -> dict[str, Any]:
+    field = "registered_day" if r.field == "registered" else "doc_date"
+    bounds: dict[str, str] = {}
+    if r.start is not None:
+        bounds["gte"] = r.start.isoformat()
+    if r.end is not None:
+        bounds["lte"] = r.end.isoformat()
+    return {"range": {field: bounds}}
+
+
+def _query(q: ParsedQuery) -> dict[str, Any]:
+    must = [_group(g) for g in q.must] or [{"match_all": {}}]
+    return {
+        "bool": {
+            "must": must,
+            "filter": [_filter(f) for f in q.filters] + [_range(r) for r in q.ranges],
+            "must_not": [_clause(c) for c in q.must_not],
+        }
+    }

@@ -1,0 +1,88 @@
+"""Snippets with the matched words marked, cut from a hit's stored card and page text.
+
+Done here rather than by each backend's highlighter, so both backends return the same snippets
+and a snippet can say which page it comes from. Words are matched the way the index matched
+them: a word is marked when its analysed term is one the query asked for, or its folded form
+starts with a prefix the query asked for («договорами» is marked for «договора» and «догов*»).
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from search.analysis import Token, stem, tokens
+
+__all__ = ["Highlight", "highlights"]
+
+OPEN, CLOSE = "<mark>", "</mark>"
+_WINDOW = 160  # characters of context around the best run of matches
+_CARD_FIELDS = ("registration_number", "title", "correspondent", "doc_number")
+
+
+@dataclass(frozen=True)
+class Highlight:
+    field: str  # "page" or a card field
+    page: int | None
+    snippet: str  # HTML-escaped text with <mark> around matches
+    matches: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"field": self.field, "page": self.page, "snippet": self.snippet}
+
+
+def _matches(found: Iterable[Token], terms: set[str], prefixes: tuple[str, ...]) -> list[Token]:
+    return [t for t in found if stem(t.folded) in terms or any(t.folded.startswith(p) for p in prefixes)]
+
+
+def _snippet(text: str, marked: list[Token]) -> str:
+    # The window with the most distinct matched words, starting at a match.
+    best_start, best_score = 0, -1
+    for i, first in enumerate(marked):
+        inside = {t.folded for t in marked[i:] if t.end - first.start <= _WINDOW}
+        if len(inside) > best_score:
+            best_start, best_score = i, len(inside)
+    anchor = marked[best_start].start
+    begin = max(0, anchor - _WINDOW // 4)
+    while begin > 0 and not text[begin - 1].isspace() and anchor - begin < _WINDOW // 2:
+        begin -= 1
+    end = min(len(text), begin + _WINDOW)
+    while end < len(text) and not text[end].isspace() and end - begin < _WINDOW + 40:
+        end += 1
+    out: list[str] = ["…" if begin > 0 else ""]
+    pos = begin
+    for t in marked:
+        if t.start < begin or t.end > end:
+            continue
+        out += [html.escape(text[pos : t.start]), OPEN, html.escape(text[t.start : t.end]), CLOSE]
+        pos = t.end
+    out.append(html.escape(text[pos:end]))
+    out.append("…" if end < len(text) else "")
+    return " ".join("".join(out).split())
+
+
+def highlights(
+    stored: Mapping[str, Any], terms: set[str], prefixes: tuple[str, ...], *, limit: int = 3
+) -> list[Highlight]:
+    """Up to ``limit`` snippets: card fields first, then the pages with the most matches."""
+    if not terms and not prefixes:
+        return []
+    found: list[Highlight] = []
+    extracted = stored.get("fields") or {}
+    for name, value in [*((n, stored.get(n)) for n in _CARD_FIELDS), *extracted.items()]:
+        if isinstance(value, str) and value:
+            value = unicodedata.normalize("NFKC", value)  # token spans are in NFKC text
+            marked = _matches(tokens(value), terms, prefixes)
+            if marked:
+                found.append(Highlight(str(name), None, _snippet(value, marked), len(marked)))
+    pages: list[Highlight] = []
+    for number, text in enumerate(stored.get("pages") or [], 1):
+        text = unicodedata.normalize("NFKC", text)
+        marked = _matches(tokens(text), terms, prefixes)
+        if marked:
+            pages.append(Highlight("page", number, _snippet(text, marked), len({t.folded for t in marked})))
+    pages.sort(key=lambda h: (-h.matches, h.page or 0))
+    return (found + pages)[:limit]
