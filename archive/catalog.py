@@ -30,6 +30,8 @@ from archive.model import (
     CardRow,
     CardView,
     InputFileRow,
+    OrganisationRow,
+    OrganisationStatus,
     OutboxOp,
     OutboxRow,
     Outcome,
@@ -51,7 +53,7 @@ from archive.rows import (
     outbox_select,
     update_input,
 )
-from archive.tables import audit, batches, cards, input_files, outbox
+from archive.tables import audit, batches, cards, input_files, organisations, outbox, pages
 
 __all__ = ["Catalog", "utc_now"]
 
@@ -468,3 +470,114 @@ class Catalog:
             )
             return result.rowcount
 
+    # -- the review queue and training data (classification) ------------------------------
+
+    def review_queue(self, limit: int | None = None) -> list[CardRow]:
+        """Cards with status ``needs review``, oldest registration first."""
+        query = select(cards).where(cards.c.status == "needs review").order_by(cards.c.registered_at, cards.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._read() as conn:
+            return [card_row(m) for m in conn.execute(query).mappings()]
+
+    def count_verified(self) -> int:
+        """How many cards clerks have verified (the kind model's training data)."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(cards).where(cards.c.status == "verified")).scalar_one())
+
+    def verified_examples(self, batch_size: int = 500) -> Iterator[tuple[str, str]]:
+        """(kind, page texts joined) of every verified card, a few cards at a time."""
+        after = ""
+        while True:
+            with self._read() as conn:
+                chunk = list(
+                    conn.execute(
+                        select(cards.c.id, cards.c.kind)
+                        .where(cards.c.status == "verified", cards.c.id > after)
+                        .order_by(cards.c.id)
+                        .limit(batch_size)
+                    )
+                )
+                texts: dict[str, list[str]] = {}
+                if chunk:
+                    rows = conn.execute(
+                        select(pages.c.card_id, pages.c.text)
+                        .where(pages.c.card_id.in_([r.id for r in chunk]))
+                        .order_by(pages.c.card_id, pages.c.number)
+                    )
+                    for card_id, text in rows:
+                        texts.setdefault(card_id, []).append(text)
+            for r in chunk:
+                yield str(r.kind), "\n".join(texts.get(r.id, []))
+            if len(chunk) < batch_size:
+                return
+            after = chunk[-1].id
+
+    # -- the correspondents directory -----------------------------------------------------
+
+    def organisations(self, status: OrganisationStatus | None = None) -> list[OrganisationRow]:
+        """Directory entries by name, optionally only accepted or only proposed ones."""
+        query = select(organisations).order_by(organisations.c.name, organisations.c.id)
+        if status is not None:
+            query = query.where(organisations.c.status == status)
+        with self._read() as conn:
+            return [_organisation_row(m) for m in conn.execute(query).mappings()]
+
+    def get_organisation(self, id_or_key: str) -> OrganisationRow | None:
+        with self._read() as conn:
+            found = conn.execute(
+                select(organisations).where(or_(organisations.c.id == id_or_key, organisations.c.key == id_or_key))
+            ).mappings().one_or_none()
+        return None if found is None else _organisation_row(found)
+
+    def propose_organisation(
+        self, name: str, key: str, tax_id: str | None = None, card_id: str | None = None
+    ) -> OrganisationRow:
+        """Add a proposed entry unless one with this key exists (proposed or accepted); return it."""
+        now = self._clock()
+        with self._write() as conn:
+            inserted = insert_ignore(
+                conn,
+                organisations,
+                {"id": new_id(), "name": name, "key": key, "tax_id": tax_id, "status": "proposed",
+                 "card_id": card_id, "created_at": now, "updated_at": now},
+            )  # fmt: skip
+            row = conn.execute(select(organisations).where(organisations.c.key == key)).mappings().one()
+        if inserted:
+            log.info("proposed organisation %s (%s)", name, key)
+        return _organisation_row(row)
+
+    def save_organisation(self, name: str, key: str, tax_id: str | None = None) -> OrganisationRow:
+        """Add an accepted entry, or accept (and rename) the one with this key."""
+        now = self._clock()
+        with self._write() as conn:
+            existing = conn.execute(select(organisations.c.id).where(organisations.c.key == key)).scalar_one_or_none()
+            if existing is None:
+                conn.execute(
+                    organisations.insert().values(
+                        id=new_id(), name=name, key=key, tax_id=tax_id, status="accepted", card_id=None,
+                        created_at=now, updated_at=now,
+                    )
+                )  # fmt: skip
+            else:
+                values: dict[str, Any] = {"name": name, "status": "accepted", "updated_at": now}
+                if tax_id:
+                    values["tax_id"] = tax_id
+                conn.execute(update(organisations).where(organisations.c.id == existing).values(**values))
+            row = conn.execute(select(organisations).where(organisations.c.key == key)).mappings().one()
+        return _organisation_row(row)
+
+    def delete_organisation(self, id_or_key: str) -> bool:
+        """Remove a directory entry (a rejected proposal); False if there was none."""
+        with self._write() as conn:
+            result = conn.execute(
+                organisations.delete().where(or_(organisations.c.id == id_or_key, organisations.c.key == id_or_key))
+            )
+            return bool(result.rowcount)
+
+
+def _organisation_row(m: Any) -> OrganisationRow:
+    return OrganisationRow(
+        id=m["id"], name=m["name"], key=m["key"], tax_id=m["tax_id"], status=m["status"], card_id=m["card_id"],
+        created_at=m["created_at"], updated_at=m["updated_at"],
+    )  # fmt: skip

@@ -27,6 +27,8 @@ __all__ = [
     "FieldValue",
     "InputFileRow",
     "OutboxOp",
+    "OrganisationRow",
+    "OrganisationStatus",
     "OutboxRow",
     "Outcome",
     "PageDraft",
@@ -40,6 +42,8 @@ CardStatus = Literal["registered", "needs review", "verified"]
 AttachmentRole = Literal["original", "pdf", "text", "hocr"]
 PageSource = Literal["ocr", "text-layer"]
 OutboxOp = Literal["upsert", "delete"]
+#: A directory entry a clerk (or the administrator) confirmed, or one classification proposed.
+OrganisationStatus = Literal["accepted", "proposed"]
 FieldValue = str | int | float | bool | None
 
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
@@ -65,19 +69,29 @@ class ExtractedField:
     value: FieldValue
     confidence: float
     page: int | None = None
+    #: where on the page it was found: character offset and length in the page text
+    offset: int | None = None
+    length: int | None = None
 
     def __post_init__(self) -> None:
         _check_confidence(self.confidence, "field")
 
     def to_json(self) -> dict[str, FieldValue]:
-        return {"value": self.value, "confidence": self.confidence, "page": self.page}
+        out: dict[str, FieldValue] = {"value": self.value, "confidence": self.confidence, "page": self.page}
+        if self.offset is not None:
+            out["offset"] = self.offset
+            out["length"] = self.length
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ExtractedField:
+        """Also reads rows written before positions were kept (no offset, no length)."""
         return cls(
             value=data.get("value"),
             confidence=float(data.get("confidence", 0.0)),
             page=data.get("page"),
+            offset=data.get("offset"),
+            length=data.get("length"),
         )
 
 
@@ -250,3 +264,22 @@ class CardView:
     pages: tuple[PageRow, ...]
     attachments: tuple[AttachmentRow, ...]
     history: tuple[AuditRow, ...]
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    """One organisation of the correspondents directory.
+
+    ``key`` is the comparison key (``classify.organisations.org_key``): unique, so the same
+    organisation is never proposed twice. ``tax_id`` is its BIN/IIN or INN when known;
+    ``card_id`` the card whose document first named it (for proposals).
+    """
+
+    id: str
+    name: str
+    key: str
+    tax_id: str | None
+    status: OrganisationStatus
+    card_id: str | None
+    created_at: datetime
+    updated_at: datetime

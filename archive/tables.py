@@ -228,3 +228,20 @@ outbox = Table(
     CheckConstraint("op IN ('upsert', 'delete')", name="op"),
     Index(None, "processed_at"),
 )
+
+#: The correspondents directory (classification matches names against it; clerks accept proposals).
+organisations = Table(
+    "organisations",
+    metadata,
+    _id(),
+    Column("name", Text(), nullable=False),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("tax_id", String(12), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("card_id", String(36), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    CheckConstraint("status IN ('accepted', 'proposed')", name="status"),
+    Index(None, "tax_id"),
+    Index(None, "status"),
+)

@@ -25,7 +25,9 @@ from pathlib import Path
 
 from archive.blobs import sha256_file
 from archive.model import AttachmentDraft, CardDraft, ExtractedField, InputFileRow, PageDraft
-from classify.simple import classify_document
+from classify.classifier import Classifier, classifier_for
+from classify.model import Classification
+from classify.organisations import DirectoryEntry
 from ingest.errors import PermanentError, TransientError
 from ingest.hotfolder import Candidate
 from ingest.profile import HotFolderProfile
@@ -282,7 +284,7 @@ def _draft(
     media: dict[Path, str],
 ) -> CardDraft:
     blobs = services.blobs
-    cls = classify_document([sp.page.text for sp in doc.pages], profile.kind)
+    cls = classify(services, [sp.page.text for sp in doc.pages], profile.kind)
     attachments: list[AttachmentDraft] = []
     for row in {sp.row.id: sp.row for sp in doc.pages}.values():
         media_type = media.get(services.blobs.path(row.sha256)) or "application/octet-stream"
@@ -303,24 +305,58 @@ def _draft(
             hocr_ref = blobs.put_bytes(page.hocr.encode("utf-8"))
             attachments.append(AttachmentDraft("hocr", hocr_ref.sha256, hocr_ref.size, "text/vnd.hocr+html", f"page-{number}.hocr", number))
     failed = [n for n, sp in enumerate(doc.pages, 1) if sp.page.error]
-    fields = {name: ExtractedField(_plain(f.value), f.confidence, f.page) for name, f in cls.fields.items()}
+    fields = {
+        name: ExtractedField(_plain(f.value), min(max(f.confidence, 0.0), 1.0), f.page, f.offset, f.length)
+        for name, f in cls.fields.items()
+    }
+    reasons = list(cls.reasons)
     if failed:
         fields["failed_pages"] = ExtractedField(",".join(map(str, failed)), 1.0)
+        reasons.append(f"pages {','.join(map(str, failed))} could not be recognised")
+    if reasons:
+        fields[REVIEW_REASONS] = ExtractedField("; ".join(reasons), 1.0)
     return CardDraft(
-        journal=profile.journal,
+        journal=cls.journal or profile.journal,
         kind=cls.kind,
         source_sha256=doc.key,
         title=cls.title,
+        correspondent=cls.correspondent,
         doc_number=cls.doc_number,
         doc_date=cls.doc_date,
         fields=fields,
         language=profile.languages,
-        status="needs review" if failed or cls.needs_review else "registered",
+        status="needs review" if reasons else "registered",
         source_name=first.name,
         batch_id=first.batch_id,
         pages=pages,
         attachments=attachments,
     )
+
+
+#: The card field that says why a card is in the review queue ("; "-separated reasons).
+REVIEW_REASONS = "review_reasons"
+
+
+def classifier(services: Services) -> Classifier:
+    """The process's classifier (kinds and model loaded once; newer models swapped in)."""
+    return classifier_for(services.settings.classify, services.settings.data_dir / "models")
+
+
+def classify(services: Services, texts: list[str], profile_kind: str) -> Classification:
+    """Kind, fields and correspondent of a document; an unknown correspondent becomes a proposal.
+
+    Retraining, when enough cards were verified since the model was trained, starts here in a
+    background thread: ingestion goes on with the current model until the new one is saved.
+    """
+    current = classifier(services)
+    catalog = services.catalog
+    directory = [DirectoryEntry(o.id, o.name, o.key, o.tax_id) for o in catalog.organisations(status="accepted")]
+    cls = current.classify(texts, profile_kind, directory)
+    if cls.proposal is not None:
+        name, key, tax_id = cls.proposal
+        catalog.propose_organisation(name, key, tax_id)
+    current.retrain_in_background(catalog)
+    return cls
 
 
 def _plain(value: object) -> str | int | float | bool | None:

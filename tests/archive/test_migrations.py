@@ -29,6 +29,7 @@ TABLES = {
     "journal_counters",
     "audit",
     "outbox",
+    "organisations",
 }
 
 
@@ -59,7 +60,7 @@ def _schema(engine: Engine) -> dict[str, set[str]]:
 
 def test_upgrade_creates_every_table_and_reaches_head(db_engine: Engine) -> None:
     assert TABLES <= set(inspect(db_engine).get_table_names())
-    assert current_revision(db_engine) == head_revision() == "0001"
+    assert current_revision(db_engine) == head_revision() == "0002"
     require_current_schema(db_engine)
 
 
