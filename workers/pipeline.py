@@ -305,16 +305,7 @@ def _draft(
             hocr_ref = blobs.put_bytes(page.hocr.encode("utf-8"))
             attachments.append(AttachmentDraft("hocr", hocr_ref.sha256, hocr_ref.size, "text/vnd.hocr+html", f"page-{number}.hocr", number))
     failed = [n for n, sp in enumerate(doc.pages, 1) if sp.page.error]
-    fields = {
-        name: ExtractedField(_plain(f.value), min(max(f.confidence, 0.0), 1.0), f.page, f.offset, f.length)
-        for name, f in cls.fields.items()
-    }
-    reasons = list(cls.reasons)
-    if failed:
-        fields["failed_pages"] = ExtractedField(",".join(map(str, failed)), 1.0)
-        reasons.append(f"pages {','.join(map(str, failed))} could not be recognised")
-    if reasons:
-        fields[REVIEW_REASONS] = ExtractedField("; ".join(reasons), 1.0)
+    fields = card_fields(cls, failed)
     return CardDraft(
         journal=cls.journal or profile.journal,
         kind=cls.kind,
@@ -325,7 +316,7 @@ def _draft(
         doc_date=cls.doc_date,
         fields=fields,
         language=profile.languages,
-        status="needs review" if reasons else "registered",
+        status="needs review" if REVIEW_REASONS in fields else "registered",
         source_name=first.name,
         batch_id=first.batch_id,
         pages=pages,
@@ -357,6 +348,21 @@ def classify(services: Services, texts: list[str], profile_kind: str) -> Classif
         catalog.propose_organisation(name, key, tax_id)
     current.retrain_in_background(catalog)
     return cls
+
+
+def card_fields(cls: Classification, failed_pages: Sequence[int] = ()) -> dict[str, ExtractedField]:
+    """A card's fields from a classification; with ``REVIEW_REASONS`` when it needs review."""
+    fields = {
+        name: ExtractedField(_plain(f.value), min(max(f.confidence, 0.0), 1.0), f.page, f.offset, f.length)
+        for name, f in cls.fields.items()
+    }
+    reasons = list(cls.reasons)
+    if failed_pages:
+        fields["failed_pages"] = ExtractedField(",".join(map(str, failed_pages)), 1.0)
+        reasons.append(f"pages {','.join(map(str, failed_pages))} could not be recognised")
+    if reasons:
+        fields[REVIEW_REASONS] = ExtractedField("; ".join(reasons), 1.0)
+    return fields
 
 
 def _plain(value: object) -> str | int | float | bool | None:
