@@ -78,6 +78,11 @@ class Classifier:
                     log.info("kind model v%d in use (%d examples)", newer.version, newer.examples)
         return self._model
 
+    def install(self, model: KindModel | None) -> None:
+        """Use ``model`` (or none: rules alone) from now on, without touching the files."""
+        with self._lock:
+            self._model = model
+
     def retrain_due(self, source: TrainingSource) -> bool:
         trained_on = self._model.trained_on if self._model else 0
         return source.count_verified() - trained_on >= self.cfg.retrain_after
@@ -108,8 +113,7 @@ class Classifier:
         except Timeout:
             log.info("another process is training the kind model")
             return None
-        with self._lock:
-            self._model = model
+        self.install(model)
         log.info("kind model v%d trained on %d verified cards", model.version, model.examples)
         return model
 
@@ -168,7 +172,7 @@ class Classifier:
         else:
             dist, source = self.kind_distribution(text)
             best = max(dist, key=lambda k: dist[k], default=None)
-            if best is None or dist[best] <= 0:
+            if best is None or dist[best] < max(self.cfg.min_kind_confidence, 1e-9):
                 kind_id, confidence, source = profile_kind, 0.0, "none"
                 reasons.append(f"kind not recognised (kept {profile_kind})")
             else:

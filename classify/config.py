@@ -21,6 +21,8 @@ class ClassifyConfig(BaseModel):
     min_per_kind: int = Field(3, ge=1)
     #: The model's share in the combined kind confidence (the rules have the rest).
     model_weight: float = Field(0.5, ge=0, le=1)
+    #: Below this confidence no kind is assigned: the card keeps the hot folder's kind (review).
+    min_kind_confidence: float = Field(0.2, ge=0, le=1)
     #: How often a running process looks for a newer model file or a due retraining (seconds).
     reload_seconds: float = Field(30.0, ge=0)
     #: The office's own organisation names: never taken as a document's correspondent

@@ -76,8 +76,11 @@ def combine(
     """One distribution from the rules' shares and the model's probabilities.
 
     The model speaks only for the kinds it learned; the mass the rules give the other kinds is
-    kept out of its reach, so a kind without training data can still win on strong rules.
+    kept out of its reach, so a kind without training data can still win on strong rules. Its
+    weight is ``model_weight`` times its own top probability: an unsure (flat) model defers to
+    the rules instead of diluting them.
     """
+    model_weight *= max(model_proba.values(), default=0.0)
     unknown_mass = sum(s for k, s in rule_shares.items() if k not in model_proba)
     adjusted = {k: p * (1.0 - unknown_mass) for k, p in model_proba.items()}
     adjusted.update({k: s for k, s in rule_shares.items() if k not in model_proba})
