@@ -7,7 +7,7 @@ stemmers are involved, and neither has a Kazakh analyzer or knows about OCR's lo
 
 Per token, in order:
 
-1. NFKC, then Latin look-alike letters folded to Cyrillic in Cyrillic-majority tokens (OCR
+1. NFC, then Latin look-alike letters folded to Cyrillic in Cyrillic-majority tokens (OCR
    writes «Hовиков» with a Latin H) and Cyrillic look-alikes to Latin in Latin-majority ones.
    A token made only of look-alikes (the «H.K.» of «Новиков H.K.») follows the majority script
    of its line, so the initials of a Russian name index as Cyrillic.
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import snowballstemmer
 
-__all__ = ["Token", "analyze", "analyze_text", "fold", "script_of", "stem", "tokens"]
+__all__ = ["Token", "analyze", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
 
 # Pairs that OCR confuses: Latin → Cyrillic (case-sensitive: Latin H is Cyrillic Н, Latin h is not
 # a look-alike of anything Russian).
@@ -43,7 +43,12 @@ _LATIN_TO_CYRILLIC = dict(
 )
 _CYRILLIC_TO_LATIN = {v: k for k, v in _LATIN_TO_CYRILLIC.items()}
 _KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Words (letters and digits; an underscore separates); a Han or kana character is a word by itself (as Unicode word breaking, and so
+# Elasticsearch's standard tokenizer, treats it), so the backends split our terms alike.
+_IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(rf"[^\W_{_IDEOGRAPHS}]+|[{_IDEOGRAPHS}]")
+#: Longer "words" are OCR garbage or encoded data, not something a clerk searches for.
+MAX_WORD = 64
 
 _RUSSIAN = snowballstemmer.stemmer("russian")
 _ENGLISH = snowballstemmer.stemmer("english")
@@ -69,6 +74,10 @@ _KAZAKH_SUFFIXES = tuple(
     )
 )
 _KAZAKH_VOWEL_SUFFIXES = ("ы", "і", "а", "е")
+_KAZAKH_PLURAL_CHAIN = re.compile(
+    r"(?:лар|лер|дар|дер|тар|тер)(?:дың|дің|тың|тің|ның|нің|ды|ді|ты|ті|ны|ні|ға|ге|да|де|та|те"
+    r"|дан|ден|тан|тен|мен|ы|і)$"
+)
 _PLURAL_AFTER_RUSSIAN = re.compile(r"(?:лар|лер|дар|дер|тар|тер)$")
 _MIN_STEM = 3
 
@@ -107,14 +116,26 @@ def _fold_word(word: str, context: str) -> str:
 
 
 def tokens(text: str) -> Iterator[Token]:
-    """The words of ``text`` with their spans, folded; look-alike-only words follow their line."""
-    text = unicodedata.normalize("NFKC", text)
+    """The words of ``text`` with their spans in ``text``, folded (each word NFC-normalised);
+    look-alike-only words follow the script of their line."""
     line_start = 0
     for line in text.splitlines(keepends=True):
         context = script_of(line)
         for m in _WORD.finditer(line):
-            yield Token(line_start + m.start(), line_start + m.end(), _fold_word(m.group(), context))
+            if m.end() - m.start() > MAX_WORD:
+                continue
+            word = unicodedata.normalize("NFC", m.group())
+            yield Token(line_start + m.start(), line_start + m.end(), _fold_word(word, context))
         line_start += len(line)
+
+
+def keyword(value: str) -> str:
+    """The exact-match form of a kind, journal, status or number: folded like words, then
+    everything but letters, digits and underscores dropped («ВХ-2026-000123» → «вх2026000123»)."""
+    value = unicodedata.normalize("NFC", value)
+    # Journals are Cyrillic: «BX» typed with Latin letters is «ВХ».
+    folded = _fold_word(value, script_of(value) or "cyrillic")
+    return "".join(ch for ch in folded if ch.isalnum() or ch == "_")
 
 
 def fold(text: str) -> list[str]:
@@ -131,6 +152,9 @@ def stem(folded: str) -> str:
         return _kazakh_stem(folded)
     if script_of(folded) == "latin" or folded.isascii():
         return str(_ENGLISH.stemWord(folded))
+    chain = _KAZAKH_PLURAL_CHAIN.search(folded)
+    if chain and chain.start() >= _MIN_STEM:  # шарттарды, шарттармен: Kazakh without Kazakh letters
+        return folded[: chain.start()]
     stemmed = str(_RUSSIAN.stemWord(folded))
     m = _PLURAL_AFTER_RUSSIAN.search(stemmed)
     if m and m.start() >= _MIN_STEM:
@@ -139,18 +163,17 @@ def stem(folded: str) -> str:
 
 
 def _kazakh_stem(word: str) -> str:
-    changed = True
-    while changed:
-        changed = False
+    while True:
         for suffix in _KAZAKH_SUFFIXES:
             if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
                 word = word[: -len(suffix)]
-                changed = True
                 break
-    for suffix in _KAZAKH_VOWEL_SUFFIXES:
-        if word.endswith(suffix) and len(word) - 1 > _MIN_STEM:
-            return word[:-1]
-    return word
+        else:
+            # A bare possessive vowel (бөлімі → бөлім), only off longer words.
+            if word.endswith(_KAZAKH_VOWEL_SUFFIXES) and len(word) - 1 > _MIN_STEM:
+                word = word[:-1]
+                continue
+            return word
 
 
 def analyze(text: str) -> list[str]:

@@ -1,7 +1,7 @@
 """The scale-out backend: one Elasticsearch index (9.x), reached with the official client.
 
 Text arrives already analysed (``search.analysis``) and the mapping splits it on whitespace
-only, so Elasticsearch matches exactly the terms tantivy matches; scoring is BM25 with the same
+only (see SETTINGS), so Elasticsearch matches exactly the terms tantivy matches; scoring is BM25 with the same
 parameters in both, on one shard. The search URL names the node and, in its path, the index:
 ``http://127.0.0.1:9200/kartoteka`` (the default index name is ``kartoteka``).
 """
@@ -53,7 +53,10 @@ MAPPING: dict[str, Any] = {
 SETTINGS: dict[str, Any] = {
     "number_of_shards": 1,
     "number_of_replicas": 0,
-    "analysis": {"analyzer": {"terms": {"type": "custom", "tokenizer": "whitespace"}}},
+    # The standard tokenizer, not whitespace: Elasticsearch's integ-test distribution (CI) lacks
+    # the analysis-common module. On our terms (\w runs, ideographs alone, ≤ 64 characters,
+    # separated by spaces) Unicode word breaking splits exactly where the spaces are.
+    "analysis": {"analyzer": {"terms": {"type": "custom", "tokenizer": "standard"}}},
 }
 
 
@@ -78,8 +81,10 @@ class ElasticIndex:
     def _guard(self, call: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return call(*args, **kwargs)
-        except (TransportError, BulkIndexError) as e:
-            raise IndexUnavailable(f"{self.describe()} is unavailable: {e}") from e
+        except TransportError as e:
+            raise IndexUnavailable(f"{self.describe()} is unavailable ({_reason(e)}); retry later") from e
+        except BulkIndexError as e:
+            raise IndexUnavailable(f"{self.describe()} refused {len(e.errors)} documents: {str(e.errors[:1])[:300]}") from e
         except ApiError as e:
             if e.status_code in (429, 502, 503, 504):
                 raise IndexUnavailable(f"{self.describe()} is busy: {e}") from e
@@ -128,7 +133,7 @@ class ElasticIndex:
             for hit in scan(self.client, index=self.name, query={"query": {"match_all": {}}}, _source=False, size=2000):
                 yield str(hit["_id"])
         except TransportError as e:
-            raise IndexUnavailable(f"{self.describe()} is unavailable: {e}") from e
+            raise IndexUnavailable(f"{self.describe()} is unavailable ({_reason(e)}); retry later") from e
 
     def search(self, request: SearchRequest) -> RawResult:
         body: dict[str, Any] = {
@@ -153,6 +158,15 @@ class ElasticIndex:
             buckets = [(b["key"], b["doc_count"]) for b in found["aggregations"][name]["buckets"]]
             facets[name] = sorted_facet([(k, n) for k, n in buckets if k != ""], 10)
         return RawResult(int(found["hits"]["total"]["value"]), hits, facets)
+
+
+def _reason(error: TransportError) -> str:
+    """The innermost cause in a few words («Connection refused»), not the client's nested reprs."""
+    cause: BaseException = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    text = str(cause).rsplit(": ", 1)[-1].strip() or type(cause).__name__
+    return text[:200]
 
 
 def _source(d: IndexDoc) -> dict[str, Any]:

@@ -9,7 +9,6 @@ starts with a prefix the query asked for («договорами» is marked for
 from __future__ import annotations
 
 import html
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,13 +73,11 @@ def highlights(
     extracted = stored.get("fields") or {}
     for name, value in [*((n, stored.get(n)) for n in _CARD_FIELDS), *extracted.items()]:
         if isinstance(value, str) and value:
-            value = unicodedata.normalize("NFKC", value)  # token spans are in NFKC text
             marked = _matches(tokens(value), terms, prefixes)
             if marked:
                 found.append(Highlight(str(name), None, _snippet(value, marked), len(marked)))
     pages: list[Highlight] = []
     for number, text in enumerate(stored.get("pages") or [], 1):
-        text = unicodedata.normalize("NFKC", text)
         marked = _matches(tokens(text), terms, prefixes)
         if marked:
             pages.append(Highlight("page", number, _snippet(text, marked), len({t.folded for t in marked})))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ingest.errors import PermanentError
-from search.analysis import analyze, fold
+from search.analysis import analyze, fold, keyword
 
 __all__ = [
     "Clause",
@@ -40,6 +40,7 @@ __all__ = [
 KEYWORD_FIELDS = ("kind", "journal", "number", "status")
 TEXT_FIELDS = ("correspondent",)
 DATE_FIELDS = {"registered": "registered", "date": "doc_date", "year": "registered"}
+_KNOWN = frozenset((*KEYWORD_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
 
 
 class QueryError(PermanentError):
@@ -146,6 +147,8 @@ def parse_query(text: str) -> ParsedQuery:
         if name is None and quoted is None and bare == "OR":
             join_next = bool(must)
             continue
+        if name is None and bare and bare.endswith(":") and bare[:-1].lower() in _KNOWN:
+            continue  # a filter with no value
         if name is not None:
             key = name.lower()
             value = quoted if quoted is not None else bare or ""
@@ -202,8 +205,8 @@ def _clauses(quoted: str | None, bare: str | None) -> list[Clause]:
 
 
 def normalize_keyword(value: str) -> str:
-    """The exact form of a kind, journal, status or number (case, look-alikes, spaces folded)."""
-    return "".join(fold(value)) if value.strip() else ""
+    """The exact form of a kind, journal, status or number (see ``search.analysis.keyword``)."""
+    return keyword(value)
 
 
 def _field_filter(key: str, value: str) -> FieldFilter | None:

@@ -54,20 +54,20 @@ class IndexFeed:
                 backoff = IDLE_SECONDS
             except TransientError as e:
                 log.warning("search index feed: %s; retrying in %.0f s", e, backoff)
-                self._close()
+                self.close()
                 stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 continue
             except Exception:  # a bug: keep the service up, say it loudly, try again later
                 log.exception("search index feed failed")
-                self._close()
+                self.close()
                 stop.wait(MAX_BACKOFF)
                 continue
             if not applied:
                 stop.wait(IDLE_SECONDS)  # one small catalog query a second while idle
-        self._close()
+        self.close()
 
-    def _close(self) -> None:
+    def close(self) -> None:
         if self._index is not None:
             index, self._index = self._index, None
             try:

@@ -12,13 +12,16 @@ import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tqdm import tqdm
 
 from archive.model import InputFileRow
 from ingest.errors import TransientError
+from search.service import open_index
 from workers import pipeline
 from workers.exitcodes import ExitCode
+from workers.indexer import IndexFeed
 from workers.services import Services, build_services
 from workers.settings import Settings
 
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 bar.update(1)
                 if row.outcome == "quarantined":
                     bar.write(f"kartoteka: {row.path}: {row.reason}", file=sys.stderr)
+    _update_index(settings, services)
     final = [services.catalog.get_input(i) or r for i, r in rows.items()]
     totals = Counter(r.outcome for r in final)
     if args.json:
@@ -65,6 +69,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if totals.get("pending"):
         return ExitCode.TRY_AGAIN
     return ExitCode.BAD_INPUT if totals.get("quarantined") else ExitCode.OK
+
+
+def _update_index(settings: Settings, services: Services) -> None:
+    """Bring the search index up to date, so what was ingested can be searched at once. An
+    index that is down or busy (a running service writes it) is left to catch up later."""
+    try:
+        feed = IndexFeed(services.catalog, lambda: open_index(settings.search_url, settings.data_dir), ZoneInfo(settings.timezone))
+        while feed.step():
+            pass
+        feed.close()
+    except TransientError as e:
+        print(f"kartoteka: the search index was not updated now ({e}); it catches up later", file=sys.stderr)
 
 
 def _process(input_id: str, services: Services) -> InputFileRow:

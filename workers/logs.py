@@ -47,3 +47,6 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The Elasticsearch client logs every failed connection attempt with its traceback; our
+    # own one-line error says what failed. Its details stay visible with -v (DEBUG).
+    logging.getLogger("elastic_transport").setLevel(level if level == "DEBUG" else "ERROR")

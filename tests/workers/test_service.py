@@ -60,6 +60,11 @@ def test_dropped_files_become_cards_with_the_page_text(service: Service, tmp_pat
     assert "PURCHASE" in order_card["pages"][0]["text"]
     assert not (service.inbox / "memo.png").exists()  # removed only after its card was committed
     assert service.cli("verify")["problems"] == []
+    # The service's index feed makes the cards searchable without anyone running reindex.
+    service.wait_for(lambda: service.cli("search", "записки")["total"] == 1, 60, "the memo in the search index")
+    hit = service.cli("search", "записки")["hits"][0]
+    assert hit["registration_number"] == rows["memo.png"]["card"]
+    assert any(h["page"] == 1 and "<mark>ЗАПИСКА</mark>" in h["snippet"] for h in hit["highlights"])
 
 
 def test_same_file_twice_is_a_duplicate_of_the_first_card(service: Service, tmp_path: Path) -> None:
@@ -161,10 +166,14 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(service: Service
     deadline = time.monotonic() + 240
     while kills < 8 and time.monotonic() < deadline:
         burst = rng.randint(5, 12)
+        before = service.recorded()
         for src in sources[dropped : dropped + burst]:
             _drop(src, service.inbox, f"scan-{dropped:02d}.png")
             dropped += 1
-        time.sleep(rng.uniform(0.3, 2.5))
+        # Kill while the burst is being worked on: once the catalog has recorded some of it (a
+        # fixed sleep made the test depend on how fast the service starts), a random moment later.
+        service.wait_for(lambda: service.recorded() > before, 60, "the service to take up the burst")
+        time.sleep(rng.uniform(0.0, 1.5))
         service.kill()
         kills += 1
         service.start()

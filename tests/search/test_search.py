@@ -1,0 +1,129 @@
+"""What a clerk gets from a search, on both backends (each test runs on tantivy and Elasticsearch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.backend import SearchIndex
+from search.query import QueryError
+from search.service import run_search
+from tests.search.conftest import Corpus
+
+
+def found(index: SearchIndex, corpus: Corpus, query: str, **options: object) -> list[str]:
+    response = run_search(index, query, limit=50, **options)  # type: ignore[arg-type]
+    assert response.total == len(response.hits)
+    return [corpus.keys[h["card"]] for h in response.hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("договора", {"lease", "sale", "act", "draft"}),  # inflected forms of «договор»
+        ("договорами", {"lease", "sale", "act", "draft"}),
+        ("счета", {"invoice", "invoices"}),  # «счёт», «счетов», «СЧЁТ»
+        ("счёт", {"invoice", "invoices"}),
+        ("Новиков Н.К.", {"memo"}),  # the page has Latin H and K from OCR
+        ("Hовиков", {"memo"}),  # a Latin H typed (or pasted) into the query
+        ("laptop printers", {"order_en"}),  # English stemming
+        ("құжат", {"kaz"}),  # Kazakh: «Құжаттардың» on the page
+        ("өтініштер", {"kaz"}),
+        ("шарт", {"kaz"}),  # «Шарттың»
+        ('"купли-продажи оборудования"', {"sale"}),  # a phrase (the act has the words apart)
+        ("laptops OR компьютер", {"order_en", "memo"}),
+        ("договор -черновик", {"lease", "sale", "act"}),
+        ('договор -"продлении договора"', {"lease", "sale", "act"}),
+        ("догов*", {"lease", "sale", "act", "draft"}),
+        ("45/12-п", {"memo"}),
+        ("kind:payment_invoice", {"invoice", "invoices"}),
+        ("journal:вх договор", {"lease", "sale", "act"}),  # case-insensitive journal
+        ("number:45/12-п", {"memo"}),
+        ("number:77-кп", {"sale"}),
+        ('correspondent:"Альфа-Строй"', {"lease", "invoice", "draft"}),
+        ("correspondent:бета", {"sale", "act"}),
+        ("registered:2026-04-01..2026-04-30", {"invoice", "invoices"}),
+        ("registered:2025", {"act"}),
+        ("date:2024 договор", {"lease", "sale", "act"}),
+        ("registered:..2026-02-01", {"lease", "act"}),
+        ("lease@example.kz", {"lease"}),  # extracted fields are searchable
+    ],
+)
+def test_queries_find_what_the_clerk_means(indexed: SearchIndex, corpus: Corpus, query: str, expected: set[str]) -> None:
+    assert set(found(indexed, corpus, query)) == expected
+
+
+def test_registration_number_prefix_and_status_filters(indexed: SearchIndex, corpus: Corpus) -> None:
+    assert set(found(indexed, corpus, "number:ВХ-2026*")) == {"lease", "sale", "invoice", "order_en"}
+    assert set(found(indexed, corpus, "number:ВХ-2025*")) == {"act"}
+    assert len(found(indexed, corpus, "status:registered")) == len(corpus.ids)
+    assert found(indexed, corpus, 'status:"needs review"') == []
+
+
+def test_an_empty_query_lists_everything_newest_first_and_oldest_on_request(indexed: SearchIndex, corpus: Corpus) -> None:
+    newest = found(indexed, corpus, "")
+    assert newest[0] == "draft" and newest[-1] == "act" and len(newest) == len(corpus.ids)
+    assert found(indexed, corpus, "", sort="oldest") == newest[::-1]
+    assert found(indexed, corpus, "договор", sort="newest") == ["draft", "sale", "lease", "act"]
+
+
+def test_relevance_puts_the_card_that_says_it_most_first(indexed: SearchIndex, corpus: Corpus) -> None:
+    # The lease says «договор» in its title and on both pages; the act only once, on its page.
+    hits = found(indexed, corpus, "договор аренды")
+    assert hits[0] == "lease" and set(hits) == {"lease", "draft"}
+
+
+def test_pages_cover_every_hit_once(indexed: SearchIndex, corpus: Corpus) -> None:
+    seen: list[str] = []
+    for offset in range(0, 12, 2):
+        response = run_search(indexed, "", sort="newest", offset=offset, limit=2)
+        assert response.total == len(corpus.ids)
+        seen += [h["card"] for h in response.hits]
+    assert len(seen) == len(set(seen)) == len(corpus.ids)
+
+
+def test_highlights_mark_the_matched_words_and_name_the_page(indexed: SearchIndex, corpus: Corpus) -> None:
+    response = run_search(indexed, "арендная плата", limit=5)
+    lease = next(h for h in response.hits if corpus.keys[h["card"]] == "lease")
+    page = next(h for h in lease["highlights"] if h["field"] == "page")
+    assert page["page"] == 2
+    assert "<mark>Арендная</mark> <mark>плата</mark>" in page["snippet"]
+    memo = run_search(indexed, "Новиков", limit=5).hits[0]
+    assert "<mark>Новиков</mark>" in memo["highlights"][0]["snippet"]
+    title = run_search(indexed, "догов*", limit=10).hits
+    assert all("<mark>" in h["highlights"][0]["snippet"] for h in title)
+    # Text from the document is escaped: a snippet is safe to show as HTML.
+    assert all("<" not in s.replace("<mark>", "").replace("</mark>", "") for h in title for s in [h["highlights"][0]["snippet"]])
+
+
+def test_facets_count_hits_by_kind_journal_year_and_correspondent(indexed: SearchIndex) -> None:
+    facets = run_search(indexed, "", facets=True).facets
+    assert facets["kind"][:2] == [("letter", 2), ("payment_invoice", 2)]
+    assert facets["journal"][0] == ("ВХ", 5)
+    assert dict(facets["year"]) == {"2026": 8, "2025": 1}
+    assert facets["correspondent"][0] == ("ТОО «Альфа-Строй»", 3)
+    narrowed = run_search(indexed, "договор", facets=True).facets
+    assert dict(narrowed["kind"]) == {"lease_contract": 1, "sales_contract": 1, "acceptance_act": 1, "letter": 1}
+
+
+@pytest.mark.parametrize("query", ['"unclosed phrase', "OR", "-", "foo:bar", "kind:", "((договор", "* ** -*", "\\"])
+def test_malformed_queries_are_answered_not_failed(indexed: SearchIndex, query: str) -> None:
+    response = run_search(indexed, query)
+    assert response.total >= 0
+
+
+def test_unknown_fields_are_searched_as_words_with_a_note(indexed: SearchIndex, corpus: Corpus) -> None:
+    response = run_search(indexed, "author:Новиков")
+    assert [corpus.keys[h["card"]] for h in response.hits] == []  # «author» is not in the memo
+    assert "unknown field 'author'" in response.notes[0]
+    assert found(indexed, corpus, "купли:продажи") == found(indexed, corpus, "купли продажи")
+
+
+@pytest.mark.parametrize("query", ["registered:2026-13-45", "date:yesterday", "registered:2026-05-01..2026-01-01"])
+def test_unreadable_date_ranges_get_a_clear_message(indexed: SearchIndex, query: str) -> None:
+    with pytest.raises(QueryError, match="registered|date"):
+        run_search(indexed, query)
+
+
+def test_paging_beyond_the_window_is_refused_with_a_reason(indexed: SearchIndex) -> None:
+    with pytest.raises(QueryError, match="narrow"):
+        run_search(indexed, "", offset=9_995, limit=10)
