@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
+import threading
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -135,6 +136,10 @@ def _image_dpi(frame: Image.Image) -> int:
 #: PDFium keeps every page it has loaded until the document is closed (about 1 MiB a page):
 #: reopening the document every this many pages keeps a 300-page PDF as light as a short one.
 PDF_REOPEN_EVERY = 25
+#: PDFium is not thread-safe: every call into it, for any document, holds this lock. Two ingest
+#: threads reading two PDFs at once crashed the process ("double free or corruption") about one
+#: run in ten. Rendering is a small part of a page's time next to Tesseract, which runs outside.
+PDFIUM_LOCK = threading.RLock()
 
 
 def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
@@ -145,17 +150,23 @@ def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
 
     def open_pdf() -> Any:
         try:
-            return pdfium.PdfDocument(path)
+            with PDFIUM_LOCK:
+                return pdfium.PdfDocument(path)
         except pdfium.PdfiumError as e:
             raise UnsupportedInput(_pdf_open_reason(e), stage="ocr") from e
 
+    def close(document: Any) -> None:
+        with PDFIUM_LOCK:
+            document.close()
+
     pdf = open_pdf()
     try:
-        count = len(pdf)
+        with PDFIUM_LOCK:
+            count = len(pdf)
         if count == 0:
             raise UnsupportedInput("PDF has no pages", stage="ocr")
     except BaseException:
-        pdf.close()
+        close(pdf)
         raise
 
     def pages() -> Iterator[SourcePage]:
@@ -163,11 +174,13 @@ def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
         try:
             for index in range(count):
                 if index and index % PDF_REOPEN_EVERY == 0:
-                    pdf.close()
+                    close(pdf)
                     pdf = open_pdf()
-                yield _pdf_page(pdf, path, index, cfg, pdfium, pdfium_c)
+                with PDFIUM_LOCK:
+                    page = _pdf_page(pdf, path, index, cfg, pdfium, pdfium_c)
+                yield page
         finally:
-            pdf.close()
+            close(pdf)
 
     return pages()
 
@@ -215,7 +228,8 @@ def _pdf_page(pdf, path: Path, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> 
             bitmap = page.render(scale=dpi / 72.0, grayscale=True)
             try:
                 arr = bitmap.to_numpy()
-                gray = np.ascontiguousarray(arr[:, :, 0] if arr.ndim == 3 else arr)
+                # A copy: the array is a view of the bitmap's buffer, which close() frees.
+                gray = np.array(arr[:, :, 0] if arr.ndim == 3 else arr, dtype=np.uint8, order="C", copy=True)
             finally:
                 bitmap.close()
         return SourcePage(number=number, image=gray, dpi=int(round(dpi)))
@@ -287,7 +301,7 @@ def count_pages(path: Path) -> int:
         if kind is FileType.PDF:
             import pypdfium2 as pdfium
 
-            with pdfium.PdfDocument(path) as pdf:
+            with PDFIUM_LOCK, pdfium.PdfDocument(path) as pdf:
                 return len(pdf)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
