@@ -9,7 +9,10 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from archive.catalog import Catalog
 from archive.model import CardView
+from ingest.errors import TransientError
+from search.service import open_index
 from workers import pipeline
 from workers.exitcodes import ExitCode
 from workers.services import build_services
@@ -90,11 +93,35 @@ def ledger(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
+def _verify_index(settings: Settings, catalog: Catalog, card_ids: set[str], problems: list[str]) -> dict[str, Any]:
+    """Compare the search index with the catalog. Changes the outbox has not fed yet are
+    reported as pending, not as problems: the index is behind, not wrong."""
+    pending = {row.card_id for row in catalog.outbox_pending(limit=100_000)}
+    try:
+        index = open_index(settings.search_url, settings.data_dir)
+    except TransientError as e:
+        problems.append(f"search index: cannot be checked ({e})")
+        return {"documents": None, "pending": len(pending)}
+    try:
+        indexed = set(index.card_ids())
+    finally:
+        index.close()
+    missing = sorted(card_ids - indexed - pending)
+    stale = sorted(indexed - card_ids - pending)
+    if missing:
+        problems.append(f"search index: {len(missing)} cards missing (e.g. {missing[0]}); run `kartoteka reindex`")
+    if stale:
+        problems.append(f"search index: {len(stale)} documents of no card (e.g. {stale[0]}); run `kartoteka reindex`")
+    return {"documents": len(indexed), "pending": len(pending), "missing": len(missing), "stale": len(stale)}
+
+
 def verify(args: argparse.Namespace, settings: Settings) -> int:
     services = build_services(settings)
     problems: list[str] = []
     checked = 0
+    card_ids: set[str] = set()
     for view in services.catalog.iter_cards():
+        card_ids.add(view.card.id)
         for att in view.attachments:
             checked += 1
             if not services.blobs.exists(att.sha256):
@@ -106,8 +133,10 @@ def verify(args: argparse.Namespace, settings: Settings) -> int:
     for row in services.catalog.ledger(outcome="archived"):
         if row.card_id is None:
             problems.append(f"input {row.path}: archived without a card")
+    index_report = _verify_index(settings, services.catalog, card_ids, problems)
     if args.json:
-        json.dump({"checked": checked, "problems": problems}, sys.stdout, ensure_ascii=False, indent=1)
+        out = {"checked": checked, "index": index_report, "problems": problems}
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
     else:
         for p in problems:

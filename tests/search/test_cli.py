@@ -60,12 +60,18 @@ def test_a_bad_date_range_is_one_line_and_exit_1(kartoteka, archived: dict[str, 
 def test_reindex_rebuilds_the_embedded_index_from_the_catalog(kartoteka, archived: dict[str, str], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     import shutil
 
+    assert json.loads(kartoteka("verify", "--json").stdout)["index"] == {
+        "documents": 3, "pending": 0, "missing": 0, "stale": 0
+    }
     shutil.rmtree(tmp_path / "data" / "index")
     assert json.loads(kartoteka("search", "--json").stdout)["total"] == 0
+    lost = kartoteka("verify", "--json")
+    assert lost.returncode == 1 and "3 cards missing" in json.loads(lost.stdout)["problems"][0]
     proc = kartoteka("reindex", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"cards": 3, "removed": 0, "documents": 3}
     assert json.loads(kartoteka("search", "--json").stdout)["total"] == 3
+    assert kartoteka("verify").returncode == 0
 
 
 def test_an_unreachable_elasticsearch_is_exit_4_with_a_reason(kartoteka, archived: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
