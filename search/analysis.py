@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import snowballstemmer
 
-__all__ = ["Token", "analyze", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
+__all__ = ["Token", "analyze", "analyze_both", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
 
 # Pairs that OCR confuses: Latin → Cyrillic (case-sensitive: Latin H is Cyrillic Н, Latin h is not
 # a look-alike of anything Russian).
@@ -91,42 +91,62 @@ class Token:
     folded: str
 
 
+_AMBIGUOUS = frozenset(_LATIN_TO_CYRILLIC) | frozenset(_CYRILLIC_TO_LATIN)
+_UNAMBIGUOUS_CYRILLIC = re.compile(
+    "[" + "".join(ch for ch in map(chr, range(0x400, 0x500)) if ch.isalpha() and ch not in _AMBIGUOUS) + "]"
+)
+_UNAMBIGUOUS_LATIN = re.compile(
+    "[" + "".join(ch for ch in map(chr, range(0x41, 0x7B)) if ch.isalpha() and ch not in _AMBIGUOUS) + "]"
+)
+_TO_CYRILLIC = str.maketrans(_LATIN_TO_CYRILLIC)
+_TO_LATIN = str.maketrans(_CYRILLIC_TO_LATIN)
+
+
 def script_of(text: str) -> str:
     """'cyrillic', 'latin' or '' (neither): the majority of letters that are not look-alikes."""
-    cyrillic = latin = 0
-    for ch in text:
-        if ch in _LATIN_TO_CYRILLIC or ch in _CYRILLIC_TO_LATIN or not ch.isalpha():
-            continue
-        if "\u0400" <= ch <= "\u04ff":
-            cyrillic += 1
-        elif ch.isascii():
-            latin += 1
+    cyrillic = len(_UNAMBIGUOUS_CYRILLIC.findall(text))
+    latin = len(_UNAMBIGUOUS_LATIN.findall(text))
     if cyrillic == latin:
         return ""
     return "cyrillic" if cyrillic > latin else "latin"
 
 
 def _fold_word(word: str, context: str) -> str:
-    script = script_of(word) or context
+    # Regex searches and str.translate: this runs for every word indexed, so no Python loop
+    # over characters (reindexing spent most of its time here before).
+    cyrillic = _UNAMBIGUOUS_CYRILLIC.search(word) is not None
+    latin = _UNAMBIGUOUS_LATIN.search(word) is not None
+    if cyrillic != latin:
+        script = "cyrillic" if cyrillic else "latin"
+    else:
+        script = (script_of(word) if cyrillic else "") or context
     if script == "cyrillic":
-        word = "".join(_LATIN_TO_CYRILLIC.get(ch, ch) for ch in word)
+        word = word.translate(_TO_CYRILLIC)
     elif script == "latin":
-        word = "".join(_CYRILLIC_TO_LATIN.get(ch, ch) for ch in word)
+        word = word.translate(_TO_LATIN)
     return word.lower().replace("ё", "е")
+
+
+def _spans(text: str) -> Iterator[tuple[int, int, str]]:
+    line_start = 0
+    for line in text.splitlines(keepends=True):
+        context = script_of(line)
+        for m in _WORD.finditer(line):
+            start, end = m.span()
+            if end - start > MAX_WORD:
+                continue
+            word = m.group()
+            if not word.isascii():
+                word = unicodedata.normalize("NFC", word)
+            yield line_start + start, line_start + end, _fold_word(word, context)
+        line_start += len(line)
 
 
 def tokens(text: str) -> Iterator[Token]:
     """The words of ``text`` with their spans in ``text``, folded (each word NFC-normalised);
     look-alike-only words follow the script of their line."""
-    line_start = 0
-    for line in text.splitlines(keepends=True):
-        context = script_of(line)
-        for m in _WORD.finditer(line):
-            if m.end() - m.start() > MAX_WORD:
-                continue
-            word = unicodedata.normalize("NFC", m.group())
-            yield Token(line_start + m.start(), line_start + m.end(), _fold_word(word, context))
-        line_start += len(line)
+    for start, end, folded in _spans(text):
+        yield Token(start, end, folded)
 
 
 def keyword(value: str) -> str:
@@ -140,7 +160,7 @@ def keyword(value: str) -> str:
 
 def fold(text: str) -> list[str]:
     """The folded, unstemmed words of ``text``."""
-    return [t.folded for t in tokens(text)]
+    return [folded for _, _, folded in _spans(text)]
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -178,7 +198,13 @@ def _kazakh_stem(word: str) -> str:
 
 def analyze(text: str) -> list[str]:
     """The index terms of ``text``, in order (positions matter for phrases)."""
-    return [stem(t.folded) for t in tokens(text)]
+    return [stem(folded) for _, _, folded in _spans(text)]
+
+
+def analyze_both(text: str) -> tuple[str, str]:
+    """(index terms, folded words) of ``text``, each joined by spaces, in one pass."""
+    words = fold(text)
+    return " ".join(map(stem, words)), " ".join(words)
 
 
 def analyze_text(text: str) -> str:

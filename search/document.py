@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from archive.model import CardView
-from search.analysis import analyze_text, fold
+from search.analysis import analyze_both, analyze_text
 from search.query import normalize_keyword
 
 __all__ = ["SCHEMA_VERSION", "IndexDoc", "card_document", "day_start"]
@@ -54,6 +54,8 @@ def card_document(view: CardView, tz: ZoneInfo) -> IndexDoc:
     pages = [p.text for p in sorted(view.pages, key=lambda p: p.number)]
     body_source = "\n".join(pages)
     registered = card.registered_at.astimezone(timezone.utc)
+    card_terms, card_words = analyze_both(card_source)
+    body_terms, body_words = analyze_both(body_source)
     numbers = tuple(
         n for n in (normalize_keyword(card.registration_number), normalize_keyword(card.doc_number or "")) if n
     )
@@ -84,10 +86,10 @@ def card_document(view: CardView, tz: ZoneInfo) -> IndexDoc:
         correspondent=analyze_text(card.correspondent or ""),
         journal_facet=card.journal,
         correspondent_facet=(card.correspondent or "").strip(),
-        card_text=analyze_text(card_source),
-        card_exact=" ".join(fold(card_source)),
-        body=analyze_text(body_source),
-        body_exact=" ".join(fold(body_source)),
+        card_text=card_terms,
+        card_exact=card_words,
+        body=body_terms,
+        body_exact=body_words,
         stored=stored,
     )
 
