@@ -12,7 +12,7 @@ from archive.model import CardView
 from search.analysis import analyze_both, analyze_text
 from search.query import normalize_keyword
 
-__all__ = ["SCHEMA_VERSION", "IndexDoc", "card_document", "day_start"]
+__all__ = ["SCHEMA_VERSION", "STRING_FIELDS", "IndexDoc", "card_document", "day_start"]
 
 #: Bump when the analysis or the fields change: an index of another version is rebuilt.
 SCHEMA_VERSION = 1
@@ -37,6 +37,13 @@ class IndexDoc:
     body: str  # analysed text of every page
     body_exact: str
     stored: Mapping[str, Any]  # what a hit shows and highlights are cut from
+
+
+#: The single-string fields, stored by both backends under these names.
+STRING_FIELDS = (
+    "id", "kind", "journal", "status", "journal_facet", "correspondent_facet",
+    "correspondent", "card_text", "card_exact", "body", "body_exact",
+)
 
 
 def card_document(view: CardView, tz: ZoneInfo) -> IndexDoc:

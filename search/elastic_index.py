@@ -17,7 +17,7 @@ from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.helpers import BulkIndexError, bulk, scan
 
 from search.backend import CARD_BOOST, FACETS, IndexUnavailable, RawHit, RawResult, SearchRequest, sorted_facet
-from search.document import SCHEMA_VERSION, IndexDoc
+from search.document import SCHEMA_VERSION, STRING_FIELDS, IndexDoc
 from search.query import AnyOf, Clause, DateRange, FieldFilter, ParsedQuery, Phrase, Prefix, Word
 
 __all__ = ["ElasticIndex", "split_url"]
@@ -171,18 +171,8 @@ def _reason(error: TransportError) -> str:
 
 def _source(d: IndexDoc) -> dict[str, Any]:
     return {
-        "id": d.id,
-        "kind": d.kind,
-        "journal": d.journal,
-        "status": d.status,
-        "journal_facet": d.journal_facet,
-        "correspondent_facet": d.correspondent_facet,
+        **{name: getattr(d, name) for name in STRING_FIELDS},
         "numbers": list(d.numbers),
-        "correspondent": d.correspondent,
-        "card_text": d.card_text,
-        "card_exact": d.card_exact,
-        "body": d.body,
-        "body_exact": d.body_exact,
         "year": d.year,
         "registered_at": d.registered_at.isoformat(),
         "registered_day": d.registered_day.isoformat(),

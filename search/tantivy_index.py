@@ -30,7 +30,7 @@ from search.backend import (
     SearchRequest,
     sorted_facet,
 )
-from search.document import SCHEMA_VERSION, IndexDoc, day_start
+from search.document import SCHEMA_VERSION, STRING_FIELDS, IndexDoc, day_start
 from search.query import AnyOf, Clause, DateRange, FieldFilter, ParsedQuery, Phrase, Word
 
 __all__ = ["TantivyIndex"]
@@ -246,19 +246,10 @@ def _regex_escape(text: str) -> str:
 
 def _document(doc: IndexDoc) -> tantivy.Document:
     d = tantivy.Document()
-    d.add_text("id", doc.id)
-    d.add_text("kind", doc.kind)
-    d.add_text("journal", doc.journal)
-    d.add_text("status", doc.status)
-    d.add_text("journal_facet", doc.journal_facet)
-    d.add_text("correspondent_facet", doc.correspondent_facet)
+    for name in STRING_FIELDS:
+        d.add_text(name, getattr(doc, name))
     for number in doc.numbers:
         d.add_text("numbers", number)
-    d.add_text("correspondent", doc.correspondent)
-    d.add_text("card_text", doc.card_text)
-    d.add_text("card_exact", doc.card_exact)
-    d.add_text("body", doc.body)
-    d.add_text("body_exact", doc.body_exact)
     d.add_integer("year", doc.year)
     d.add_date("registered_at", doc.registered_at)
     d.add_date("registered_day", day_start(doc.registered_day))
