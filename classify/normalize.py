@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import re
 
-#: Latin (and a few digit) look-alikes of Cyrillic letters, by case.
+#: Latin letters drawn exactly like Cyrillic ones, by case (Latin H is Cyrillic Н; Latin h is no
+#: Russian letter). The search analysis folds with these alone (search/analysis.py).
+LOOKALIKES = {
+    "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О", "P": "Р",
+    "T": "Т", "X": "Х", "Y": "У", "a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х",
+    "y": "у", "i": "і", "I": "І",
+}  # fmt: skip
+#: For matching keywords and names, also the letters OCR confuses in italics and small print.
 _LATIN_TO_CYRILLIC = str.maketrans(
-    {
-        "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "K": "К", "M": "М", "O": "О", "P": "Р",
-        "T": "Т", "X": "Х", "Y": "У", "a": "а", "c": "с", "e": "е", "o": "о", "p": "р", "x": "х",
-        "y": "у", "k": "к", "m": "м", "n": "п", "u": "и", "r": "г", "b": "ь", "i": "і",
-    }
-)  # fmt: skip
+    {**LOOKALIKES, "k": "к", "m": "м", "n": "п", "u": "и", "r": "г", "b": "ь"}
+)
 _LONE_DIGIT_TO_CYRILLIC = {"0": "о", "3": "з", "6": "б"}
 #: Cyrillic look-alikes of Latin letters (for e-mail addresses and other Latin-only tokens).
-CYRILLIC_TO_LATIN = str.maketrans(
-    {
-        "А": "A", "В": "B", "С": "C", "Е": "E", "Н": "H", "К": "K", "М": "M", "О": "O", "Р": "P",
-        "Т": "T", "Х": "X", "У": "Y", "а": "a", "с": "c", "е": "e", "о": "o", "р": "p", "х": "x",
-        "у": "y", "к": "k", "і": "i", "І": "I",
-    }
-)  # fmt: skip
+CYRILLIC_TO_LATIN = str.maketrans({**{v: k for k, v in LOOKALIKES.items()}, "к": "k"})
 #: Letters OCR reads in place of digits, inside numbers.
 _DIGIT_LOOKALIKES = str.maketrans(
     {"О": "0", "O": "0", "о": "0", "o": "0", "D": "0", "З": "3", "з": "3", "l": "1", "I": "1", "|": "1",

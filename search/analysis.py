@@ -30,21 +30,17 @@ from dataclasses import dataclass
 
 import snowballstemmer
 
+from classify.normalize import LOOKALIKES
+
 __all__ = ["Token", "analyze", "analyze_both", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
 
-# Pairs that OCR confuses: Latin → Cyrillic (case-sensitive: Latin H is Cyrillic Н, Latin h is not
-# a look-alike of anything Russian).
-_LATIN_TO_CYRILLIC = dict(
-    zip(
-        "ABCEHKMOPTXYaceopxyiI",
-        "АВСЕНКМОРТХУасеорхуіІ",
-        strict=True,
-    )
-)
+# The pairs OCR confuses, shared with classification: Latin → Cyrillic, case-sensitive.
+_LATIN_TO_CYRILLIC = dict(LOOKALIKES)
 _CYRILLIC_TO_LATIN = {v: k for k, v in _LATIN_TO_CYRILLIC.items()}
 _KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
-# Words (letters and digits; an underscore separates); a Han or kana character is a word by itself (as Unicode word breaking, and so
-# Elasticsearch's standard tokenizer, treats it), so the backends split our terms alike.
+# Words: letters and digits (an underscore separates). A Han or kana character is a word by
+# itself, as Unicode word breaking (so Elasticsearch's standard tokenizer) has it, so both
+# backends split our terms alike.
 _IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[^\W_{_IDEOGRAPHS}]+|[{_IDEOGRAPHS}]")
 #: Longer "words" are OCR garbage or encoded data, not something a clerk searches for.
