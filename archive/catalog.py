@@ -389,6 +389,11 @@ class Catalog:
                 history=load_history(conn, card.id),
             )
 
+    def count_cards(self) -> int:
+        """How many cards the catalog holds (for progress bars)."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(cards)).scalar_one())
+
     def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]:
         """Every card, in id order, a few at a time (for reindexing and exports)."""
         after = ""

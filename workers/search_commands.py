@@ -111,7 +111,7 @@ def reindex(args: argparse.Namespace, settings: Settings) -> int:
     catalog = open_catalog(settings)
     index = open_index(settings.search_url, settings.data_dir)
     try:
-        with tqdm(unit="card", desc="reindex", file=sys.stderr, disable=None) as bar:
+        with tqdm(total=catalog.count_cards(), unit="card", desc="reindex", file=sys.stderr, disable=None) as bar:
             totals = rebuild(catalog, index, ZoneInfo(settings.timezone), progress=bar.update)
     finally:
         index.close()

@@ -91,8 +91,9 @@ def test_reindex_rebuilds_and_drops_documents_the_catalog_lacks(tmp_path: Path, 
     corpus = Corpus(tmp_path)
     other = Corpus(tmp_path / "other")
     reindex(other.catalog, empty_index, TZ)  # documents of cards this catalog does not have
-    totals = reindex(corpus.catalog, empty_index, TZ, batch=4)
-    assert totals.cards == len(corpus.ids)
+    ticks: list[int] = []
+    totals = reindex(corpus.catalog, empty_index, TZ, batch=4, progress=ticks.append)
+    assert totals.cards == len(corpus.ids) == corpus.catalog.count_cards() == sum(ticks)
     assert totals.removed == len(other.ids)
     assert set(empty_index.card_ids()) == set(corpus.ids.values())
 
