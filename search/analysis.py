@@ -32,7 +32,7 @@ import snowballstemmer
 
 from classify.normalize import LOOKALIKES
 
-__all__ = ["Token", "analyze", "analyze_both", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
+__all__ = ["LOOSE_CYRILLIC", "LOOSE_LATIN", "Token", "word_at", "analyze", "analyze_both", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
 
 # The pairs OCR confuses, shared with classification: Latin → Cyrillic, case-sensitive.
 _LATIN_TO_CYRILLIC = dict(LOOKALIKES)
@@ -136,6 +136,39 @@ def _spans(text: str) -> Iterator[tuple[int, int, str]]:
                 word = unicodedata.normalize("NFC", word)
             yield line_start + start, line_start + end, _fold_word(word, context)
         line_start += len(line)
+
+
+def word_at(text: str, start: int) -> Token | None:
+    """The word that starts at ``start`` in ``text``, folded as ``tokens`` folds it (the script
+    of its line decides look-alike-only words), or None if no word starts there."""
+    m = _WORD.match(text, start)
+    if m is None or m.end() - start > MAX_WORD or (start and _WORD.match(text, start - 1)):
+        return None
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    context = script_of(text[line_start : line_end if line_end >= 0 else len(text)])
+    word = m.group()
+    if not word.isascii():
+        word = unicodedata.normalize("NFC", word)
+    return Token(start, m.end(), _fold_word(word, context))
+
+
+def _loose_table(target: dict[str, str]) -> dict[int, str]:
+    """One character for one (so offsets hold): lower case, ё as е, look-alikes to one script."""
+    table: dict[int, str] = {}
+    for code in [*range(0x41, 0x5B), *range(0x61, 0x7B), *range(0x400, 0x500)]:
+        ch = chr(code)
+        low = target.get(ch, ch).lower()
+        low = target.get(low, low)
+        if len(low) == 1 and low != ch:
+            table[code] = low
+    table[ord("ё")] = table[ord("Ё")] = "е"
+    return table
+
+
+#: For finding where a word might start with a term, before checking that word exactly.
+LOOSE_CYRILLIC = _loose_table(_LATIN_TO_CYRILLIC)
+LOOSE_LATIN = _loose_table(_CYRILLIC_TO_LATIN)
 
 
 def tokens(text: str) -> Iterator[Token]:

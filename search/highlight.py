@@ -9,11 +9,12 @@ starts with a prefix the query asked for («договорами» is marked for
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from search.analysis import Token, stem, tokens
+from search.analysis import LOOSE_CYRILLIC, LOOSE_LATIN, Token, script_of, stem, word_at
 
 __all__ = ["Highlight", "highlights"]
 
@@ -33,8 +34,39 @@ class Highlight:
         return {"field": self.field, "page": self.page, "snippet": self.snippet}
 
 
-def _matches(found: Iterable[Token], terms: set[str], prefixes: tuple[str, ...]) -> list[Token]:
-    return [t for t in found if stem(t.folded) in terms or any(t.folded.startswith(p) for p in prefixes)]
+class _Matcher:
+    """Finds the words a query matched without analysing every word of a page (that took
+    8 ms of a 15 ms query at 100k cards): a regex over the text, lower-cased and look-alike
+    folded character for character, finds where a word may begin with a term; only those
+    words are folded and stemmed to check. A stem is a prefix of its word but for a last
+    letter English changes («suppli» of «supply»), so the regex looks for the stem less one
+    letter."""
+
+    def __init__(self, terms: set[str], prefixes: tuple[str, ...]) -> None:
+        self.terms, self.prefixes = terms, prefixes
+        needles = {t[: len(t) - 1] if len(t) > 3 else t for t in terms} | set(prefixes)
+        # The English stemmer's three irregulars that change the word's start: dying → die.
+        needles |= {t[0] + "y" for t in terms if t in ("die", "lie", "tie")}
+        self.patterns: list[tuple[dict[int, str], re.Pattern[str]]] = []
+        for table, script in ((LOOSE_CYRILLIC, "cyrillic"), (LOOSE_LATIN, "latin")):
+            mine = sorted((n for n in needles if script_of(n) in (script, "")), key=len, reverse=True)
+            if mine:
+                alternation = "|".join(map(re.escape, mine))
+                self.patterns.append((table, re.compile(rf"(?<![^\W_])(?:{alternation})")))
+
+    def __call__(self, text: str) -> list[Token]:
+        found: dict[int, Token] = {}
+        for table, pattern in self.patterns:
+            for m in pattern.finditer(text.translate(table)):
+                start = m.start()
+                if start in found:
+                    continue
+                token = word_at(text, start)
+                if token is not None and (
+                    stem(token.folded) in self.terms or token.folded.startswith(self.prefixes)
+                ):
+                    found[start] = token
+        return [found[k] for k in sorted(found)]
 
 
 def _snippet(text: str, marked: list[Token]) -> str:
@@ -70,15 +102,16 @@ def highlights(
     if not terms and not prefixes:
         return []
     found: list[Highlight] = []
+    matches = _Matcher(terms, prefixes)
     extracted = stored.get("fields") or {}
     for name, value in [*((n, stored.get(n)) for n in _CARD_FIELDS), *extracted.items()]:
         if isinstance(value, str) and value:
-            marked = _matches(tokens(value), terms, prefixes)
+            marked = matches(value)
             if marked:
                 found.append(Highlight(str(name), None, _snippet(value, marked), len(marked)))
     pages: list[Highlight] = []
     for number, text in enumerate(stored.get("pages") or [], 1):
-        marked = _matches(tokens(text), terms, prefixes)
+        marked = matches(text)
         if marked:
             pages.append(Highlight("page", number, _snippet(text, marked), len({t.folded for t in marked})))
     pages.sort(key=lambda h: (-h.matches, h.page or 0))
