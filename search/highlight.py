@@ -21,6 +21,7 @@ __all__ = ["Highlight", "highlights"]
 OPEN, CLOSE = "<mark>", "</mark>"
 _WINDOW = 160  # characters of context around the best run of matches
 _CARD_FIELDS = ("registration_number", "title", "correspondent", "doc_number")
+_NEXT_WORD = re.compile(r"[^\W_]")
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,11 @@ class _Matcher:
     letter English changes («suppli» of «supply»), so the regex looks for the stem less one
     letter."""
 
-    def __init__(self, terms: set[str], prefixes: tuple[str, ...]) -> None:
+    def __init__(self, terms: set[str], prefixes: tuple[str, ...], phrases: tuple[tuple[str, ...], ...] = ()) -> None:
         self.terms, self.prefixes = terms, prefixes
-        needles = {t[: len(t) - 1] if len(t) > 3 else t for t in terms} | set(prefixes)
+        self.phrases = phrases
+        self.phrase_starts = {p[0] for p in phrases}
+        needles = {t[: len(t) - 1] if len(t) > 3 else t for t in terms | self.phrase_starts} | set(prefixes)
         # The English stemmer's three irregulars that change the word's start: dying → die.
         needles |= {t[0] + "y" for t in terms if t in ("die", "lie", "tie")}
         self.patterns: list[tuple[dict[int, str], re.Pattern[str]]] = []
@@ -62,11 +65,33 @@ class _Matcher:
                 if start in found:
                     continue
                 token = word_at(text, start)
-                if token is not None and (
-                    stem(token.folded) in self.terms or token.folded.startswith(self.prefixes)
-                ):
+                if token is None:
+                    continue
+                term = stem(token.folded)
+                if term in self.terms or token.folded.startswith(self.prefixes):
                     found[start] = token
+                if term in self.phrase_starts:
+                    for run in self._phrase_runs(text, token, term):
+                        found.update((t.start, t) for t in run)
         return [found[k] for k in sorted(found)]
+
+    def _phrase_runs(self, text: str, first: Token, term: str) -> list[list[Token]]:
+        """The phrases starting with ``first`` that go on word by word in ``text``."""
+        runs = []
+        for phrase in self.phrases:
+            if phrase[0] != term:
+                continue
+            run, end = [first], first.end
+            for want in phrase[1:]:
+                nxt = _NEXT_WORD.search(text, end)
+                token = word_at(text, nxt.start()) if nxt else None
+                if token is None or stem(token.folded) != want:
+                    break
+                run.append(token)
+                end = token.end
+            else:
+                runs.append(run)
+        return runs
 
 
 def _snippet(text: str, marked: list[Token]) -> str:
@@ -96,13 +121,18 @@ def _snippet(text: str, marked: list[Token]) -> str:
 
 
 def highlights(
-    stored: Mapping[str, Any], terms: set[str], prefixes: tuple[str, ...], *, limit: int = 3
+    stored: Mapping[str, Any],
+    terms: set[str],
+    prefixes: tuple[str, ...],
+    phrases: tuple[tuple[str, ...], ...] = (),
+    *,
+    limit: int = 3,
 ) -> list[Highlight]:
     """Up to ``limit`` snippets: card fields first, then the pages with the most matches."""
-    if not terms and not prefixes:
+    if not terms and not prefixes and not phrases:
         return []
     found: list[Highlight] = []
-    matches = _Matcher(terms, prefixes)
+    matches = _Matcher(terms, prefixes, phrases)
     extracted = stored.get("fields") or {}
     for name, value in [*((n, stored.get(n)) for n in _CARD_FIELDS), *extracted.items()]:
         if isinstance(value, str) and value:

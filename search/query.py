@@ -99,21 +99,24 @@ class ParsedQuery:
         return bool(self.must)
 
     def positive_terms(self) -> tuple[set[str], tuple[str, ...]]:
-        """Stemmed terms and folded prefixes the hits should show highlighted."""
+        """Stemmed terms and folded prefixes the hits should show highlighted (phrases apart:
+        see ``phrases``)."""
         terms: set[str] = set()
         prefixes: list[str] = []
         for group in self.must:
             for clause in group.clauses:
                 if isinstance(clause, Word):
                     terms.add(clause.term)
-                elif isinstance(clause, Phrase):
-                    terms.update(clause.terms)
-                else:
+                elif isinstance(clause, Prefix):
                     prefixes.append(clause.prefix)
         for f in self.filters:
             if f.field == "correspondent":
                 terms.update(f.value.split())
         return terms, tuple(prefixes)
+
+    def phrases(self) -> tuple[tuple[str, ...], ...]:
+        """The phrases asked for: their words are highlighted only where they stand together."""
+        return tuple(c.terms for g in self.must for c in g.clauses if isinstance(c, Phrase))
 
     def with_filters(
         self, filters: tuple[FieldFilter, ...] = (), ranges: tuple[DateRange, ...] = ()

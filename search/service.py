@@ -70,6 +70,7 @@ def run_search(
     query: ParsedQuery = parse_query(text).with_filters(filters, ranges)
     raw: RawResult = index.search(SearchRequest(query, sort, offset, limit, facets))
     terms, prefixes = query.positive_terms()
+    phrases = query.phrases()
     hits = [
         {
             "card": h.card_id,
@@ -80,7 +81,7 @@ def run_search(
             "correspondent": h.stored.get("correspondent"),
             "registered_at": h.stored.get("registered_at"),
             "score": round(h.score, 4),
-            "highlights": [x.as_json() for x in highlights(h.stored, terms, prefixes)],
+            "highlights": [x.as_json() for x in highlights(h.stored, terms, prefixes, phrases)],
         }
         for h in raw.hits
     ]

@@ -50,3 +50,13 @@ def test_pages_with_more_matched_words_come_first_and_name_their_page() -> None:
     stored = {"title": "Договор", "pages": ["Ничего нет.", "договор и договору", "Договор аренды, договора, аренду"]}
     found = highlights(stored, set(analyze("договор аренда")), ())
     assert [(h.field, h.page) for h in found] == [("title", None), ("page", 3), ("page", 2)]
+
+
+def test_phrase_words_are_marked_only_where_they_stand_together() -> None:
+    from search.query import parse_query
+
+    q = parse_query('"счёт на оплату" склад')
+    text = "Счёт на оплату № 5. Товар на складе, оплату произвести на неделе. Выставлен счёт на\nоплату."
+    (page,) = highlights({"pages": [text]}, *q.positive_terms(), q.phrases())
+    assert page.snippet.count("<mark>") == 7  # two phrases of three words, and «складе»
+    assert "Товар на <mark>складе</mark>, оплату произвести на неделе" in page.snippet
