@@ -27,16 +27,18 @@ log = logging.getLogger(__name__)
 _FACET_FETCH = 100
 _TEXT = {"type": "text", "analyzer": "terms", "similarity": "BM25"}
 _KEYWORD = {"type": "keyword"}
+# Facet fields: their global ordinals are built at refresh instead of by the first search after.
+_FACET = {"type": "keyword", "eager_global_ordinals": True}
 MAPPING: dict[str, Any] = {
     "dynamic": "strict",
     "_meta": {"schema": SCHEMA_VERSION},
     "properties": {
         "id": _KEYWORD,
-        "kind": _KEYWORD,
+        "kind": _FACET,
         "journal": _KEYWORD,
         "status": _KEYWORD,
-        "journal_facet": _KEYWORD,
-        "correspondent_facet": _KEYWORD,
+        "journal_facet": _FACET,
+        "correspondent_facet": _FACET,
         "numbers": _KEYWORD,
         "correspondent": _TEXT,
         "card_text": _TEXT,
