@@ -684,7 +684,7 @@ def timed(call: Callable[[], Any]) -> tuple[float, Any]:
     return ms(time.perf_counter() - t), out
 
 
-def es_settle(index: Any, limit: float = 120.0) -> float:
+def es_settle(index: Any, limit: float = 900.0) -> float:
     """Wait until the node has no merges running on the index (it may still merge after a refresh)."""
     t = time.perf_counter()
     while time.perf_counter() - t < limit:
