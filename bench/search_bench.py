@@ -827,6 +827,15 @@ def measure_queries(n: int, args: argparse.Namespace, gen: Generator, backends: 
             t, _ids = timed(lambda: bare.search(q))
             lat["bare"][cat].append(t)
     res["queries"] = {name: dict(v) for name, v in lat.items()}
+    # The same mix without facets (--facets is off by default on the command line): how much of
+    # the time the facet aggregations over all matches take as N grows.
+    progress(f"N={n}: the mix again without facets")
+    plain: dict[str, list[float]] = defaultdict(list)
+    for i, (_cat, q) in enumerate(mix):
+        for name in names[i % len(names):] + names[: i % len(names)]:
+            t, _resp = timed(lambda name=name: run_search(backends[name], q, limit=10, facets=False))
+            plain[name].append(t)
+    res["queries_nofacets"] = dict(plain)
     if len(names) == 2:
         res["parity"] = sorted({(q, t[names[0]], t[names[1]]) for q, t in totals.items() if t[names[0]] != t[names[1]]})
     res["query_totals"] = {q: t.get("embedded") for q, t in totals.items()}
@@ -1042,6 +1051,11 @@ def report(results: list[dict[str, Any]], args: argparse.Namespace, head: list[s
             out.append(f"| {r['n']:,} | {name} | {len(allv)} | {f1(pct(allv, 50))} | {f1(pct(allv, 95))} | {f1(pct(allv, 99))} | "
                        f"{f1(statistics.fmean(allv))} | {f1(max(allv))} | {pct(allv, 50) / pct(base, 50):.2f}× | "
                        f"{pct(allv, 95) / pct(base, 95):.2f}× |")
+    out += ["", "The same mix without facets (highlights and the total count still on):", "",
+            "| N | backend | queries | p50 | p95 | p99 |", "|---|---|---|---|---|---|"]
+    for r in results:
+        for name, allv in (r.get("queries_nofacets") or {}).items():
+            out.append(f"| {r['n']:,} | {name} | {len(allv)} | {f1(pct(allv, 50))} | {f1(pct(allv, 95))} | {f1(pct(allv, 99))} |")
     out += [""]
 
     # single-word subset vs bare
