@@ -77,6 +77,15 @@ class SearchIndex(Protocol):
 
     def describe(self) -> str: ...
 
+    @property
+    def needs_rebuild(self) -> bool:
+        """True until a full reindex has completed into this index."""
+        ...
+
+    def mark_complete(self) -> None:
+        """Record that a full reindex completed (``reindex`` calls it)."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -75,7 +75,7 @@ class ElasticIndex:
     def __init__(self, url: str, *, timeout: float = 30.0) -> None:
         self.node, self.name = split_url(url)
         self.client = Elasticsearch(self.node, request_timeout=timeout, retry_on_timeout=True, max_retries=2)
-        self.rebuilt = self._guard(self._prepare)
+        self._guard(self._prepare)
 
     def describe(self) -> str:
         return f"Elasticsearch index {self.name!r} at {self.node}"
@@ -92,18 +92,29 @@ class ElasticIndex:
                 raise IndexUnavailable(f"{self.describe()} is busy: {e}") from e
             raise
 
-    def _prepare(self) -> bool:
-        """Create the index if missing, recreate it if of another schema; True if now empty."""
+    def _meta(self) -> dict[str, Any]:
+        mapping = self.client.indices.get_mapping(index=self.name)
+        return dict(next(iter(mapping.body.values()))["mappings"].get("_meta", {}))
+
+    def _prepare(self) -> None:
+        """Create the index if missing, or recreate it empty if it is of another schema."""
         if self.client.indices.exists(index=self.name):
-            mapping = self.client.indices.get_mapping(index=self.name)
-            meta = next(iter(mapping.body.values()))["mappings"].get("_meta", {})
+            meta = self._meta()
             if meta.get("schema") == SCHEMA_VERSION:
-                return False
+                return
             log.warning("%s is of schema %s, not %s: recreating it", self.describe(), meta.get("schema"), SCHEMA_VERSION)
             self.client.indices.delete(index=self.name)
         self.client.indices.create(index=self.name, settings=SETTINGS, mappings=MAPPING)
         self.client.cluster.health(index=self.name, wait_for_status="yellow", timeout="30s")
-        return True
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True until a full reindex has completed into this index (see TantivyIndex)."""
+        return not self._guard(self._meta).get("complete", False)
+
+    def mark_complete(self) -> None:
+        meta = {"schema": SCHEMA_VERSION, "complete": True}
+        self._guard(self.client.indices.put_mapping, index=self.name, meta=meta)
 
     # -- writing -------------------------------------------------------------------------
 

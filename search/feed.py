@@ -90,4 +90,5 @@ def reindex(
     if stale:
         index.delete(stale)
         index.commit()
+    index.mark_complete()
     return ReindexTotals(len(seen), len(stale), index.count())

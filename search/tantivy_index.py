@@ -65,7 +65,7 @@ class TantivyIndex:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.schema = _schema()
-        self.rebuilt = self._prepare(path)
+        self._prepare(path)
         try:
             self.index = tantivy.Index(self.schema, path=str(path))
         except ValueError as e:
@@ -73,21 +73,24 @@ class TantivyIndex:
         self._writer: Any = None
 
     @staticmethod
-    def _prepare(path: Path) -> bool:
-        """True if the index is new or was of another schema version (so needs a reindex)."""
-        marker = path / _VERSION_FILE
-        try:
-            version = json.loads(marker.read_text(encoding="utf-8")).get("schema")
-        except (OSError, ValueError):
-            version = None
-        if version == SCHEMA_VERSION:
-            return False
+    def _prepare(path: Path) -> None:
+        """Create the index, or recreate it empty if it is of another schema version."""
+        if _read_marker(path).get("schema") == SCHEMA_VERSION:
+            return
         if path.exists():
-            log.warning("search index at %s is of schema %s, not %s: rebuilding it", path, version, SCHEMA_VERSION)
+            log.warning("search index at %s is not of schema %s: recreating it", path, SCHEMA_VERSION)
             shutil.rmtree(path)
         path.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"schema": SCHEMA_VERSION}), encoding="utf-8")
-        return True
+        _write_marker(path, complete=False)
+
+    @property
+    def needs_rebuild(self) -> bool:
+        """True until a full reindex has completed into this index (a new or recreated index
+        must be filled from the catalog: the outbox only holds changes not yet applied)."""
+        return not _read_marker(self.path).get("complete", False)
+
+    def mark_complete(self) -> None:
+        _write_marker(self.path, complete=True)
 
     def describe(self) -> str:
         return f"tantivy index at {self.path}"
@@ -231,6 +234,20 @@ class TantivyIndex:
         if not q.must:
             parts.append((Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(parts)
+
+
+def _read_marker(path: Path) -> dict[str, Any]:
+    try:
+        found = json.loads((path / _VERSION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _write_marker(path: Path, *, complete: bool) -> None:
+    tmp = path / (_VERSION_FILE + ".tmp")
+    tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "complete": complete}), encoding="utf-8")
+    tmp.replace(path / _VERSION_FILE)
 
 
 def _bound(value: date | None) -> Any:

@@ -36,7 +36,7 @@ class IndexFeed:
     def _ensure_index(self) -> SearchIndex:
         if self._index is None:
             index = self.open_index()
-            if getattr(index, "rebuilt", False):
+            if index.needs_rebuild:
                 totals = reindex(self.catalog, index, self.tz)
                 log.info("search index filled from the catalog: %d cards", totals.cards)
             self._index = index

@@ -109,3 +109,15 @@ def test_updating_the_same_cards_many_times_keeps_the_index_small(tmp_path: Path
         reindex(corpus.catalog, index, TZ)
     assert index.count() == len(corpus.ids) + 30
     assert index.size_bytes() <= 3 * first, (first, index.size_bytes())
+
+
+def test_an_index_created_by_a_search_is_still_filled_by_the_service(tmp_path: Path, empty_index: SearchIndex) -> None:
+    # `kartoteka search` before the service first ran (or after the index was deleted) creates
+    # an empty index; the feed must still fill it from the catalog, whose outbox is long done.
+    corpus = Corpus(tmp_path)
+    _drain(corpus, TantivyIndex(tmp_path / "elsewhere"))  # the outbox is applied... to another index
+    assert corpus.catalog.outbox_pending() == [] and empty_index.needs_rebuild
+    feed = IndexFeed(corpus.catalog, lambda: empty_index, TZ)
+    feed.step()
+    assert empty_index.count() == len(corpus.ids)
+    assert not empty_index.needs_rebuild
