@@ -15,7 +15,8 @@ from search.query import normalize_keyword
 __all__ = ["SCHEMA_VERSION", "STRING_FIELDS", "IndexDoc", "card_document", "day_start"]
 
 #: Bump when the analysis or the fields change: an index of another version is rebuilt.
-SCHEMA_VERSION = 1
+#: 2: Elasticsearch counts kind, journal and year from one keyword (facet_key).
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)

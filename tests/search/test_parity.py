@@ -51,3 +51,20 @@ def test_same_hits_same_order_same_counts(both: tuple[SearchIndex, SearchIndex],
     assert [h["score"] for h in a.hits] == pytest.approx([h["score"] for h in b.hits], rel=0.02)
     assert a.facets == b.facets
     assert {h["card"]: h["highlights"] for h in a.hits} == {h["card"]: h["highlights"] for h in b.hits}
+
+
+@pytest.mark.parametrize("query", ["", "договор", "date:2024"])
+def test_facets_counted_apart_when_there_are_too_many_kind_journal_year_triples(
+    both: tuple[SearchIndex, SearchIndex], query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Elasticsearch counts kind, journal and year from one joint keyword; with more distinct
+    triples than it fetches, it counts them apart: the facets stay exact either way."""
+    import search.elastic_index as elastic_module
+
+    embedded, elastic = both
+    joint = run_search(elastic, query, facets=True)
+    assert max(len(joint.facets[name]) for name in ("kind", "journal", "year")) > 1  # more than one triple
+    monkeypatch.setattr(elastic_module, "_JOINT_FETCH", 1)
+    apart = run_search(elastic, query, facets=True)
+    assert apart.facets == joint.facets == run_search(embedded, query, facets=True).facets
+    assert apart.total == joint.total
