@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 
 _FACET_FETCH = 100
 # Kind, journal and year, the facets with few values, are counted from one keyword holding all
-# three ("kind␟journal␟year"): reading one ordinal per matching document instead of three is
-# most of a facet search's time when half a million cards match. Each card has one of each, so
-# summing the pairs' counts gives every facet exactly. Few distinct triples exist (kinds ×
+# three ("kind␟journal␟year"): one ordinal read per matching document instead of three (at 1M
+# cards, a word with ~740k hits: 4-6 ms instead of 8-9 for the three). Each card has one of each,
+# so summing the triples' counts gives every facet exactly. Few distinct triples exist (kinds ×
 # journals × years); if a search ever finds more than _JOINT_FETCH, the three are counted apart.
 _JOINT = ("kind", "journal", "year")
 _JOINT_SEP = "\x1f"
