@@ -9,13 +9,9 @@ import sys
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from tqdm import tqdm
-
-from search.feed import reindex as rebuild
 from search.query import DateRange, FieldFilter, QueryError, normalize_keyword
 from search.service import SearchResponse, open_index, run_search
 from workers.exitcodes import ExitCode
-from workers.services import open_catalog
 from workers.settings import Settings
 
 
@@ -108,6 +104,13 @@ def _print(response: SearchResponse, args: argparse.Namespace) -> None:
 
 
 def reindex(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: `kartoteka search` should not pay for the catalog's imports (SQLAlchemy,
+    # Alembic) at every start.
+    from tqdm import tqdm
+
+    from search.feed import reindex as rebuild
+    from workers.services import open_catalog
+
     catalog = open_catalog(settings)
     index = open_index(settings.search_url, settings.data_dir)
     try:
