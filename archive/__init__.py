@@ -1,7 +1,10 @@
-"""The archive: the catalog (cards, their numbering, the input ledger, audit trail and outbox)
-and the content-addressed blob store.
+"""The archive: the catalog (cards, their numbering, the input ledger, audit trail, outbox,
+review queue and correspondents directory) and the content-addressed blob store.
 
-Modules: ``blobs`` (``FileBlobStore``), ``db`` (engines, transactions, migrations),
-``tables`` (the schema), ``model`` (drafts and rows), ``catalog`` (``Catalog``), and its
-helpers ``numbering``, ``registration``, ``changes`` (card updates) and ``rows``; ``errors``.
+Modules: ``blobs`` (the ``BlobStore`` protocol, ``FileBlobStore``, ``copy_to``), ``db``
+(engines, transactions, migrations), ``tables`` (the schema), ``model`` (drafts and rows),
+``catalog`` (a package: one protocol per concern and ``Catalog``, which implements them all),
+and its helpers ``numbering``, ``registration``, ``changes`` (card updates), ``cursors``
+(paging cursors), ``rows`` and ``drafting`` (a card drafted from a classified document);
+``errors``.
 """

@@ -5,6 +5,9 @@ digits of its SHA-256. A write goes to a temporary file under ``root/.tmp`` (the
 filesystem), is flushed and fsynced, made read-only and renamed into place, and the directory is
 fsynced, so a crash leaves either the whole blob or no blob (durability rule 5). A blob that is
 already stored is never rewritten.
+
+Callers see only the ``BlobStore`` protocol: streams in and out, no filesystem paths, so the
+store can live elsewhere. A stage that needs a local file copies one out with ``copy_to``.
 """
 
 from __future__ import annotations
@@ -14,15 +17,16 @@ import io
 import logging
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from archive.errors import BlobNotFound, BlobStoreUnavailable
 
-__all__ = ["BlobRef", "BlobStore", "FileBlobStore", "sha256_file"]
+__all__ = ["BlobRef", "BlobStore", "FileBlobStore", "copy_to", "sha256_file"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,13 @@ class BlobRef:
 
 
 class BlobStore(Protocol):
-    """What the rest of the code needs from a blob store."""
+    """What the rest of the code needs from a blob store: content in, content out, by SHA-256.
+
+    ``put`` reads the stream in chunks, hashing as it writes; ``open``, ``size`` raise
+    ``BlobNotFound`` for a blob that is not stored; ``verify`` re-hashes a stored blob.
+    """
+
+    def put(self, stream: BinaryIO) -> BlobRef: ...
 
     def put_file(self, path: Path) -> BlobRef: ...
 
@@ -51,6 +61,25 @@ class BlobStore(Protocol):
     def exists(self, sha256: str) -> bool: ...
 
     def verify(self, sha256: str) -> bool: ...
+
+    def size(self, sha256: str) -> int: ...
+
+
+def copy_to(blobs: BlobStore, sha256: str, target: Path, *, chunk_size: int = CHUNK_SIZE) -> Path:
+    """Stream a blob into the local file ``target`` (replacing it) and return ``target``.
+
+    For stages that need a real file (OCR); the caller chooses where and removes it. A failed
+    copy leaves no partial file behind.
+    """
+    target = Path(target)
+    with blobs.open(sha256) as source:
+        try:
+            with open(target, "wb") as out:
+                shutil.copyfileobj(source, out, chunk_size)
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+    return target
 
 
 def sha256_file(path: Path, *, chunk_size: int = CHUNK_SIZE) -> str:
@@ -86,34 +115,58 @@ class FileBlobStore:
     def __repr__(self) -> str:
         return f"FileBlobStore({str(self.root)!r})"
 
-    def path(self, sha256: str) -> Path:
+    def _path(self, sha256: str) -> Path:
         """Where the blob with this checksum is (or would be) stored."""
         _check_sha256(sha256)
         return self.root / sha256[0:2] / sha256[2:4] / sha256
 
     def exists(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
+        return self._path(sha256).is_file()
 
     def open(self, sha256: str) -> BinaryIO:
         """Open a stored blob for reading; raise ``BlobNotFound`` if it is not stored."""
         try:
-            return open(self.path(sha256), "rb")
+            return open(self._path(sha256), "rb")
         except FileNotFoundError as e:
             raise BlobNotFound(f"blob {sha256} is not in the store at {self.root}") from e
+
+    def size(self, sha256: str) -> int:
+        """The size in bytes of a stored blob; raise ``BlobNotFound`` if it is not stored."""
+        try:
+            return self._path(sha256).stat().st_size
+        except FileNotFoundError as e:
+            raise BlobNotFound(f"blob {sha256} is not in the store at {self.root}") from e
+
+    def put(self, stream: BinaryIO) -> BlobRef:
+        """Store what ``stream`` yields, read in chunks and hashed as it is written; return its
+        reference. The stream is read to its end and not closed."""
+        try:
+            tmp_dir = self.root / _TMP_DIR
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-", suffix=".part")
+        except OSError as e:
+            raise BlobStoreUnavailable(f"cannot write to the blob store at {self.root}: {e}") from e
+        tmp = Path(tmp_name)
+        try:
+            ref = self._copy_and_hash(stream, fd, tmp)
+            self._publish(tmp, ref.sha256)
+            return ref
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put_file(self, path: Path) -> BlobRef:
         """Store a file's content, streaming it; return its reference."""
         with open(path, "rb") as stream:
-            return self._put_stream(stream)
+            return self.put(stream)
 
     def put_bytes(self, data: bytes) -> BlobRef:
         """Store bytes; return their reference."""
-        return self._put_stream(io.BytesIO(data))
+        return self.put(io.BytesIO(data))
 
     def verify(self, sha256: str) -> bool:
         """Re-hash a stored blob: True if it is present and its content matches its name."""
         try:
-            actual = sha256_file(self.path(sha256), chunk_size=self._chunk_size)
+            actual = sha256_file(self._path(sha256), chunk_size=self._chunk_size)
         except FileNotFoundError:
             log.warning("blob %s is missing from %s", sha256, self.root)
             return False
@@ -133,21 +186,6 @@ class FileBlobStore:
                 for blob in sorted(second.iterdir()):
                     if _SHA256.fullmatch(blob.name):
                         yield blob.name
-
-    def _put_stream(self, stream: BinaryIO) -> BlobRef:
-        try:
-            tmp_dir = self.root / _TMP_DIR
-            tmp_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-", suffix=".part")
-        except OSError as e:
-            raise BlobStoreUnavailable(f"cannot write to the blob store at {self.root}: {e}") from e
-        tmp = Path(tmp_name)
-        try:
-            ref = self._copy_and_hash(stream, fd, tmp)
-            self._publish(tmp, ref.sha256)
-            return ref
-        finally:
-            tmp.unlink(missing_ok=True)
 
     def _copy_and_hash(self, stream: BinaryIO, fd: int, tmp: Path) -> BlobRef:
         digest = hashlib.sha256()
@@ -169,7 +207,7 @@ class FileBlobStore:
         return BlobRef(sha256=digest.hexdigest(), size=size)
 
     def _publish(self, tmp: Path, sha256: str) -> None:
-        final = self.path(sha256)
+        final = self._path(sha256)
         if final.is_file():
             log.debug("blob %s is already stored", sha256)
             return
@@ -184,3 +222,10 @@ class FileBlobStore:
         except OSError as e:
             raise BlobStoreUnavailable(f"cannot store blob {sha256} at {final}: {e}") from e
         log.debug("stored blob %s", sha256)
+
+
+if TYPE_CHECKING:
+
+    def _file_store_is_a_blob_store(store: FileBlobStore) -> BlobStore:
+        """Not run: mypy checks here that ``FileBlobStore`` satisfies ``BlobStore``."""
+        return store

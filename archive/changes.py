@@ -6,14 +6,14 @@ catalog writes it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from archive.errors import InvalidChange
-from archive.model import CARD_STATUSES, CardRow, ExtractedField
-from archive.rows import fields_to_json, json_safe
+from archive.model import CARD_STATUSES, CardRow, ExtractedField, ReviewReason
+from archive.rows import fields_to_json, json_safe, reasons_to_json
 
 __all__ = ["UPDATABLE", "CardUpdate", "plan_update"]
 
@@ -27,6 +27,7 @@ UPDATABLE = (
     "language",
     "status",
     "fields",
+    "review_reasons",
 )
 
 
@@ -62,9 +63,15 @@ def plan_update(card: CardRow, changes: Mapping[str, Any]) -> CardUpdate:
         new = _NORMALISERS[name](name, raw)
         old = getattr(card, name)
         if new != old:
-            values[name] = new
-            diff[name] = {"old": json_safe(old), "new": json_safe(new)}
+            values[name] = reasons_to_json(new) if name == "review_reasons" else new
+            diff[name] = {"old": _audited(old), "new": _audited(new)}
     return CardUpdate(values=values, diff=diff)
+
+
+def _audited(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [json_safe(item) for item in value]
+    return json_safe(value)
 
 
 def _text(name: str, raw: Any) -> str:
@@ -101,6 +108,26 @@ def _date(name: str, raw: Any) -> date | None:
     raise InvalidChange(f"{name} must be a date like 2026-03-31, not {raw!r}")
 
 
+def _reasons(name: str, raw: Any) -> tuple[ReviewReason, ...]:
+    """A sequence of ``ReviewReason`` (or their JSON); None or empty clears them."""
+    if raw is None:
+        return ()
+    if isinstance(raw, (str, bytes, Mapping, ReviewReason)) or not isinstance(raw, Iterable):
+        raise InvalidChange(f"{name} must be a list of review reasons, not {raw!r}")
+    return tuple(_reason(name, item) for item in raw)
+
+
+def _reason(name: str, item: Any) -> ReviewReason:
+    if isinstance(item, ReviewReason):
+        return item
+    if isinstance(item, Mapping):
+        try:
+            return ReviewReason.from_json(dict(item))
+        except (KeyError, TypeError, ValueError) as e:
+            raise InvalidChange(f"{name}: {item!r} is not a review reason ({e})") from e
+    raise InvalidChange(f"{name} must hold {{code, message, field}} records, not {item!r}")
+
+
 _NORMALISERS: dict[str, Callable[[str, Any], Any]] = {
     "kind": _required_text,
     "title": _text,
@@ -109,6 +136,7 @@ _NORMALISERS: dict[str, Callable[[str, Any], Any]] = {
     "doc_date": _date,
     "language": _optional_text,
     "status": _status,
+    "review_reasons": _reasons,
 }
 
 

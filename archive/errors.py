@@ -13,6 +13,7 @@ __all__ = [
     "CatalogUnavailable",
     "InputNotFound",
     "InvalidChange",
+    "InvalidCursor",
 ]
 
 
@@ -38,6 +39,12 @@ class InvalidChange(PermanentError):
     """A card update names a field that cannot be changed, or gives it a value it cannot take."""
 
     code = "invalid-change"
+
+
+class InvalidCursor(PermanentError):
+    """A paging cursor that this catalog did not hand out (or one for another listing)."""
+
+    code = "invalid-cursor"
 
 
 class BlobNotFound(PermanentError):

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, get_args
 
+from archive.cursors import batch_cursor, ledger_cursor
+from classify.model import ReviewReason
+
 __all__ = [
     "ATTACHMENT_ROLES",
     "CARD_STATUSES",
@@ -19,6 +22,7 @@ __all__ = [
     "AttachmentRole",
     "AttachmentRow",
     "AuditRow",
+    "BatchSummary",
     "CardDraft",
     "CardRow",
     "CardStatus",
@@ -34,6 +38,7 @@ __all__ = [
     "PageDraft",
     "PageRow",
     "PageSource",
+    "ReviewReason",
     "format_registration_number",
 ]
 
@@ -139,7 +144,8 @@ class CardDraft:
     Registration assigns the id, the number (from ``journal`` and the year of registration) and
     the registration time. ``source_sha256`` is the original file's checksum: one card per
     original. ``page_count`` defaults to the number of pages; ``batch_id`` and ``source_name``
-    default to those of the ledger row being registered.
+    default to those of the ledger row being registered. ``review_reasons`` say why the card
+    needs a clerk (usually with ``status="needs review"``).
     """
 
     journal: str
@@ -157,8 +163,12 @@ class CardDraft:
     batch_id: str | None = None
     pages: Sequence[PageDraft] = ()
     attachments: Sequence[AttachmentDraft] = ()
+    review_reasons: tuple[ReviewReason, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "review_reasons", tuple(self.review_reasons))
+        if not all(isinstance(reason, ReviewReason) for reason in self.review_reasons):
+            raise ValueError(f"review reasons must be ReviewReason records, not {self.review_reasons!r}")
         if not self.journal or "-" in self.journal:
             raise ValueError(f"a journal is a non-empty code without '-', not {self.journal!r}")
         if self.status not in CARD_STATUSES:
@@ -186,6 +196,32 @@ class InputFileRow:
     created_at: datetime
     updated_at: datetime
 
+    @property
+    def cursor(self) -> str:
+        """This row's position in the ledger: pass it as ``ledger(after=…)`` for the next page."""
+        return ledger_cursor(self.created_at, self.path, self.id)
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """A batch with how many of its inputs have each outcome (every outcome, zeros included)."""
+
+    id: str
+    hotfolder: str
+    name: str
+    created_at: datetime
+    closed_at: datetime | None
+    counts: dict[str, int]
+
+    @property
+    def cursor(self) -> str:
+        """This batch's position in ``list_batches``: pass it as ``after=…`` for the next page."""
+        return batch_cursor(self.created_at, self.id)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
 
 @dataclass(frozen=True)
 class CardRow:
@@ -211,6 +247,8 @@ class CardRow:
     source_name: str | None
     created_at: datetime
     updated_at: datetime
+    #: why the card is in the review queue (empty once a clerk has dealt with it)
+    review_reasons: tuple[ReviewReason, ...] = ()
 
 
 @dataclass(frozen=True)

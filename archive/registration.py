@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from archive.model import CardDraft, format_registration_number
 from archive.numbering import next_seq
-from archive.rows import fields_to_json, json_safe, new_id
+from archive.rows import fields_to_json, json_safe, new_id, reasons_to_json
 from archive.tables import attachments, cards, pages
 
 __all__ = ["created_diff", "insert_card"]
@@ -53,6 +53,7 @@ def insert_card(
             source_name=source_name,
             created_at=now,
             updated_at=now,
+            review_reasons=reasons_to_json(draft.review_reasons),
         )
     )
     _insert_pages_and_attachments(conn, card_id, draft)
@@ -96,7 +97,8 @@ def _insert_pages_and_attachments(conn: Connection, card_id: str, draft: CardDra
 
 
 def created_diff(draft: CardDraft, number: str) -> dict[str, dict[str, Any]]:
-    created = {
+    """The audit entry of a new card: each stored value as ``{"old": None, "new": …}``."""
+    created: dict[str, Any] = {
         "registration_number": number,
         "journal": draft.journal,
         "kind": draft.kind,
@@ -106,5 +108,6 @@ def created_diff(draft: CardDraft, number: str) -> dict[str, dict[str, Any]]:
         "doc_date": draft.doc_date,
         "status": draft.status,
         "source_sha256": draft.source_sha256,
+        "review_reasons": reasons_to_json(draft.review_reasons),
     }
     return {name: {"old": None, "new": json_safe(value)} for name, value in created.items()}

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select, Table, select, update
+from sqlalchemy import Connection, Select, Table, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from archive.errors import InputNotFound
 from archive.model import (
+    OUTCOMES,
     AttachmentRole,
     AttachmentRow,
     AuditRow,
+    BatchSummary,
     CardRow,
     CardStatus,
     ExtractedField,
@@ -26,10 +28,13 @@ from archive.model import (
     Outcome,
     PageRow,
     PageSource,
+    ReviewReason,
 )
-from archive.tables import attachments, audit, cards, input_files, outbox, pages
+from archive.tables import attachments, audit, batches, cards, input_files, outbox, pages
 
 __all__ = [
+    "batch_select",
+    "batch_summary",
     "card_row",
     "fields_from_json",
     "fields_to_json",
@@ -46,6 +51,8 @@ __all__ = [
     "new_id",
     "outbox_row",
     "outbox_select",
+    "reasons_from_json",
+    "reasons_to_json",
     "update_input",
 ]
 
@@ -79,6 +86,8 @@ def json_safe(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, ExtractedField):
         return value.to_json()
+    if isinstance(value, ReviewReason):
+        return value.as_json()
     return value
 
 
@@ -90,10 +99,45 @@ def fields_from_json(data: Mapping[str, Any] | None) -> dict[str, ExtractedField
     return {name: ExtractedField.from_json(raw) for name, raw in (data or {}).items()}
 
 
+def reasons_to_json(reasons: Iterable[ReviewReason]) -> list[dict[str, str | None]]:
+    return [reason.as_json() for reason in reasons]
+
+
+def reasons_from_json(data: Iterable[Any] | None) -> tuple[ReviewReason, ...]:
+    """Review reasons from their column; NULL (a card stored before there were any) is none."""
+    return tuple(ReviewReason.from_json(dict(raw)) for raw in (data or ()))
+
+
 def input_select() -> Select[Any]:
     """Ledger rows with the number of the card each one points at."""
     return select(input_files, cards.c.registration_number.label("card_number")).select_from(
         input_files.outerjoin(cards, input_files.c.card_id == cards.c.id)
+    )
+
+
+def batch_select() -> Select[Any]:
+    """Batches with how many of their inputs have each outcome, in one grouped query."""
+    counts = [
+        func.coalesce(func.sum(case((input_files.c.outcome == outcome, 1), else_=0)), 0).label(
+            f"n_{outcome}"
+        )
+        for outcome in OUTCOMES
+    ]
+    return (
+        select(batches, *counts)
+        .select_from(batches.outerjoin(input_files, input_files.c.batch_id == batches.c.id))
+        .group_by(*batches.c)
+    )
+
+
+def batch_summary(m: RowMapping) -> BatchSummary:
+    return BatchSummary(
+        id=m["id"],
+        hotfolder=m["hotfolder"],
+        name=m["name"],
+        created_at=m["created_at"],
+        closed_at=m["closed_at"],
+        counts={outcome: int(m[f"n_{outcome}"]) for outcome in OUTCOMES},
     )
 
 
@@ -137,6 +181,7 @@ def card_row(m: RowMapping) -> CardRow:
         source_name=m["source_name"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        review_reasons=reasons_from_json(m["review_reasons"]),
     )
 
 

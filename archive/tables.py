@@ -39,6 +39,7 @@ __all__ = [
     "input_files",
     "journal_counters",
     "metadata",
+    "organisations",
     "outbox",
     "pages",
 ]
@@ -156,6 +157,8 @@ cards = Table(
     Column("source_name", String(255), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # [{code, message, field}, …]: why the card needs a clerk (classify.model.ReviewReason)
+    Column("review_reasons", JSON(), nullable=True),
     UniqueConstraint("journal", "year", "seq"),
     CheckConstraint("status IN ('registered', 'needs review', 'verified')", name="status"),
     CheckConstraint("seq > 0", name="seq_positive"),

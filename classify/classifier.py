@@ -4,6 +4,8 @@ A ``Classifier`` holds the kinds (loaded once) and the current model; ``refresh`
 newer model file when one appears (another process retrained), and ``retrain`` trains a new
 version from verified cards when enough have arrived. The old model serves until the new one is
 in place, and a model that cannot be read leaves the rules in charge, never failing a document.
+It starts no threads and keeps no module state: a process's one classifier lives on the
+application's services (app/services.py), whose entry point runs the retraining thread.
 
 How the hot folder's kind and the classifier interact: a profile whose kind is one of the kinds
 file's ids fixes the kind (the folder is "invoices"); any other profile kind (the default
@@ -26,7 +28,7 @@ from classify.config import ClassifyConfig
 from classify.extract import extract_correspondent, extract_fields
 from classify.kinds import KindSet, load_kinds
 from classify.learned import KindModel, NotEnoughExamples, combine, train
-from classify.model import Classification, Field
+from classify.model import Classification, Field, ReviewReason
 from classify.organisations import DirectoryEntry, org_key
 from classify.rules import score_text
 from classify.store import ModelStore
@@ -53,8 +55,6 @@ class Classifier:
         self._own_keys = [org_key(n) for n in cfg.own_names]
         self._lock = threading.Lock()
         self._checked_at = float("-inf")
-        self._due_checked_at = float("-inf")
-        self._training: threading.Thread | None = None
         self.refresh(force=True)
 
     @property
@@ -117,32 +117,6 @@ class Classifier:
         log.info("kind model v%d trained on %d verified cards", model.version, model.examples)
         return model
 
-    def retrain_in_background(self, source: TrainingSource) -> threading.Thread | None:
-        """Start ``retrain`` in a thread if it is due and none is running (ingestion goes on)."""
-        if self._training is not None and self._training.is_alive():
-            return None
-        now = time.monotonic()
-        if now - self._due_checked_at < self.cfg.reload_seconds:
-            return None
-        self._due_checked_at = now
-        try:
-            due = self.retrain_due(source)
-        except Exception:  # the catalog is busy: try at the next document
-            log.exception("could not count verified cards")
-            return None
-        if not due:
-            return None
-
-        def run() -> None:
-            try:
-                self.retrain(source)
-            except Exception:
-                log.exception("training the kind model failed; the current model stays")
-
-        self._training = threading.Thread(target=run, name="kind-model-training", daemon=True)
-        self._training.start()
-        return self._training
-
     # -- classifying ---------------------------------------------------------------------
 
     def kind_distribution(self, text: str) -> tuple[dict[str, float], str]:
@@ -166,7 +140,7 @@ class Classifier:
     ) -> Classification:
         threshold = self.cfg.review_threshold
         text = "\n".join(pages)
-        reasons: list[str] = []
+        reasons: list[ReviewReason] = []
         if self.kinds.get(profile_kind) is not None:
             kind_id, confidence, source = profile_kind, 1.0, "profile"
         else:
@@ -174,11 +148,12 @@ class Classifier:
             best = max(dist, key=lambda k: dist[k], default=None)
             if best is None or dist[best] < max(self.cfg.min_kind_confidence, 1e-9):
                 kind_id, confidence, source = profile_kind, 0.0, "none"
-                reasons.append(f"kind not recognised (kept {profile_kind})")
+                reasons.append(ReviewReason("kind_unrecognised", f"kind not recognised (kept {profile_kind})", "kind"))
             else:
                 kind_id, confidence = best, dist[best]
                 if confidence < threshold:
-                    reasons.append(f"kind uncertain: {kind_id} {confidence:.2f} < {threshold:.2f}")
+                    message = f"kind uncertain: {kind_id} {confidence:.2f} < {threshold:.2f}"
+                    reasons.append(ReviewReason("kind_uncertain", message, "kind"))
         fields = extract_fields(pages)
         fields["kind"] = Field(kind_id, round(confidence, 3))
         found = extract_correspondent(pages, directory, fields, self._own_keys)
@@ -194,10 +169,12 @@ class Classifier:
         for name in kind.required if kind else ():
             f = fields.get(name)
             if f is None:
-                reasons.append(f"required field {name} not found")
+                reasons.append(ReviewReason("field_missing", f"required field {name} not found", name))
             elif f.confidence < threshold:
-                what = "is not in the directory (proposed)" if name == "correspondent" and proposal else "uncertain"
-                reasons.append(f"{name} {what}: {f.value} ({f.confidence:.2f})")
+                proposed = name == "correspondent" and proposal is not None
+                what = "is not in the directory (proposed)" if proposed else "uncertain"
+                code = "correspondent_proposed" if proposed else "field_uncertain"
+                reasons.append(ReviewReason(code, f"{name} {what}: {f.value} ({f.confidence:.2f})", name))
         number = fields.get("number")
         doc_date = fields.get("date")
         return Classification(
@@ -239,20 +216,3 @@ def _title(
     if correspondent:
         parts.append(f"— {correspondent}")
     return " ".join(parts)[:200]
-
-
-# -- one classifier per process ---------------------------------------------------------------
-
-_cache: dict[tuple[ClassifyConfig, Path], Classifier] = {}
-_cache_lock = threading.Lock()
-
-
-def classifier_for(cfg: ClassifyConfig, models_dir: Path) -> Classifier:
-    """The process's classifier for these settings: kinds and model loaded once, then refreshed."""
-    key = (cfg, models_dir.resolve())
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is None:
-            found = _cache[key] = Classifier(cfg, models_dir)
-    found.refresh()
-    return found

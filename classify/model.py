@@ -27,6 +27,38 @@ class Field:
         }
 
 
+#: Why a card needs a clerk: the codes a ``ReviewReason`` may carry.
+REVIEW_CODES = (
+    "kind_unrecognised",  # no kind scored above min_kind_confidence; the profile's kind was kept
+    "kind_uncertain",  # the best kind scored below the review threshold
+    "field_missing",  # a field the kind requires was not found
+    "field_uncertain",  # a required field was found with low confidence
+    "correspondent_proposed",  # the correspondent is not in the directory yet (proposed)
+    "pages_failed",  # some pages could not be recognised
+    "other",  # a reason recorded before reasons were structured (a migrated card)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewReason:
+    """One reason a card is in the review queue, as data: what, for a person, and which field."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.code not in REVIEW_CODES:
+            raise ValueError(f"review reason code must be one of {REVIEW_CODES}, not {self.code!r}")
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReviewReason:
+        return cls(str(data["code"]), str(data["message"]), None if data.get("field") is None else str(data["field"]))
+
+
 @dataclass(frozen=True, slots=True)
 class Classification:
     kind: str
@@ -37,7 +69,7 @@ class Classification:
     fields: dict[str, Field] = field(default_factory=dict)
     needs_review: bool = False
     #: why the card goes to review (kind uncertain, a required field missing or uncertain)
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[ReviewReason, ...] = ()
     correspondent: str | None = None
     #: a correspondent that matched no directory entry: (name, key, tax id) to propose
     proposal: tuple[str, str, str | None] | None = None

@@ -1,4 +1,4 @@
-"""How one hot folder is watched and what its files become. Built by workers/settings.py and passed in."""
+"""How one hot folder is watched and what its files become. Built by app/settings.py and passed in."""
 
 from __future__ import annotations
 

@@ -1,20 +1,18 @@
-"""Splitting a scanned file into documents at separator sheets: blank pages or QR/barcode sheets.
+"""Recognising separator sheets on a page image: is it blank, which QR codes or barcodes does it carry.
 
-Pages are 8-bit grayscale ndarrays (colour and 16-bit input are converted). Every function is
-pure and may run in a worker process.
+Recognition (ocr/page.py) marks every page with these; ``ingest/documents.py`` then cuts the
+pages into documents from the marks. Pages are 8-bit grayscale ndarrays (colour and 16-bit input
+are converted). Every function is pure and may run in a worker process.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from ingest.errors import ConfigurationError
-from ingest.profile import SeparationMode
 
 log = logging.getLogger(__name__)
 
@@ -144,43 +142,3 @@ def read_codes(gray: npt.NDArray[np.generic]) -> list[str]:
         except cv2.error as e:
             log.warning("code detection failed (%s): %s", decode.__name__, e)
     return list(dict.fromkeys(code.strip() for code in codes if code.strip()))
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in ("file", "blank", "barcode"):
-        raise ConfigurationError(f"unknown separation mode {mode!r}: use file, blank or barcode", stage="ingest")
-
-
-def is_separator(gray: npt.NDArray[np.generic], mode: SeparationMode, separator_value: str | None = None) -> bool:
-    """Whether the page is a separator sheet in ``mode``.
-
-    "barcode": the page carries a QR code or barcode (reading ``separator_value`` when given).
-    """
-    _check_mode(mode)
-    if mode == "file":
-        return False
-    if mode == "blank":
-        return is_blank_page(gray)
-    if mode == "barcode":
-        codes = read_codes(gray)
-        return bool(codes) if separator_value is None else separator_value.strip() in codes
-    return False  # pragma: no cover - _check_mode rejected anything else
-
-
-def split_pages(
-    pages: Sequence[npt.NDArray[np.generic]], mode: SeparationMode, separator_value: str | None = None
-) -> list[list[int]]:
-    """Page indexes grouped into documents; separator pages dropped, empty documents dropped.
-
-    "file" keeps every page in one document.
-    """
-    _check_mode(mode)
-    if mode == "file":
-        return [list(range(len(pages)))] if len(pages) else []
-    groups: list[list[int]] = [[]]
-    for index, page in enumerate(pages):
-        if is_separator(page, mode, separator_value):
-            groups.append([])
-        else:
-            groups[-1].append(index)
-    return [group for group in groups if group]

@@ -1,4 +1,4 @@
-"""Recognition settings. Built once by workers/settings.py and passed down; never read from the environment here."""
+"""Recognition settings. Built once by app/settings.py and passed down; never read from the environment here."""
 
 from __future__ import annotations
 
@@ -53,8 +53,8 @@ class OcrConfig(BaseModel):
     #: one per core: a page that hangs is killed at page_timeout and one that crashes Tesseract
     #: takes only its worker down; 0.93-0.97x raw tesseract's pages/minute on clean pages and
     #: 1.03x on the real samples, against 0.66-0.70x and 0.69x for "tesseract"
-    #: (bench/results/ocr-quick-engines.md). "tesseract": the tesseract program per page through
-    #: pytesseract (the design's engine, no extra package). "tesserocr": in this process, as
+    #: (bench/results/ocr-quick-engines.md). "tesseract": the tesseract program, one process per
+    #: page (ocr/tesseract.py; no extra package). "tesserocr": in this process, as
     #: fast, but a Tesseract crash ends the process and the timeout misses layout analysis.
     engine: Literal["tesseract", "tesserocr", "tesserocr-workers"] = "tesserocr-workers"
     #: Path of the tesseract program.

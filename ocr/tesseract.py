@@ -1,9 +1,12 @@
-"""The Tesseract engine through pytesseract: one process per page, one run for all outputs.
+"""The Tesseract engine: the tesseract program, one process per page, one run for all outputs.
 
 ``tesseract page.png out -l rus+eng hocr txt pdf`` renders the hOCR (words, boxes,
-confidences), the plain text and a searchable-PDF page from a single recognition. Tesseract is
-started with OMP_THREAD_LIMIT=1: we run one page per core ourselves, and Debian's OpenMP build
-was 7.6x slower on two cores when its threads competed with ours.
+confidences), the plain text and a searchable-PDF page from a single recognition. Each run gets
+OMP_THREAD_LIMIT=1 in its own environment (this process's environment is left alone): we run
+one page per core ourselves, and Debian's OpenMP build was 7.6x slower on two cores when its
+threads competed with ours. The program is started here with ``subprocess`` rather than through
+pytesseract, whose runner takes neither an environment nor a command per call (both are module
+attributes there).
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytesseract
 
 from ocr.engine import Orientation
 from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
@@ -30,16 +33,22 @@ from ocr.model import PageText
 
 log = logging.getLogger(__name__)
 
+#: Set in every tesseract run's environment: one OpenMP thread (we parallelise by page).
+RUN_ENVIRONMENT = {"OMP_THREAD_LIMIT": "1"}
+#: Output extensions tesseract writes by a config (``--psm 0`` writes the .osd), not by name.
+_IMPLIED_OUTPUTS = frozenset({"box", "osd", "tsv", "xml"})
+
+
 class TesseractEngine:
     name = "tesseract"
 
-    def __init__(self, cmd: str = "tesseract", max_parallel: int = 0) -> None:
+    def __init__(self, cmd: str = "tesseract", max_parallel: int = 0, env: Mapping[str, str] | None = None) -> None:
+        """``env``: the environment tesseract runs in (default: this process's), plus RUN_ENVIRONMENT."""
         self.cmd = cmd
         # Several documents may be recognised at once (worker threads), each with its own page
         # pool; this caps the Tesseract processes of the whole process at one per core.
         self._slots = threading.BoundedSemaphore(max_parallel) if max_parallel > 0 else None
-        # pytesseract starts tesseract with our environment: it has no per-call argument for it.
-        os.environ["OMP_THREAD_LIMIT"] = "1"
+        self._env = {**(os.environ if env is None else env), **RUN_ENVIRONMENT}
 
     def _check_installed(self) -> str:
         path = shutil.which(self.cmd)
@@ -75,7 +84,8 @@ class TesseractEngine:
             src = Path(tmp) / "page.png"
             _write_image(src, image)
             base = Path(tmp) / "out"
-            self._run(src, base, languages, f"--dpi {dpi} -c tessedit_create_hocr=1 -c tessedit_create_txt=1", "pdf", timeout)
+            config = ["--dpi", str(dpi), "-c", "tessedit_create_hocr=1", "-c", "tessedit_create_txt=1"]
+            self._run(src, base, languages, config, "pdf", timeout)
             hocr = _read(base.with_suffix(".hocr"))
             text = _read(base.with_suffix(".txt"))
             pdf = base.with_suffix(".pdf").read_bytes()
@@ -87,7 +97,7 @@ class TesseractEngine:
             _write_image(src, image)
             base = Path(tmp) / "out"
             try:
-                self._run(src, base, "osd", f"--dpi {dpi} --psm 0", "osd", timeout)
+                self._run(src, base, "osd", ["--dpi", str(dpi), "--psm", "0"], "osd", timeout)
             except UnreadablePage as e:
                 log.info("orientation detection gave no answer: %s", e)
                 return None  # a neutral answer, as OCRmyPDF does: recognition still runs
@@ -98,35 +108,34 @@ class TesseractEngine:
             return None
         return Orientation(rotation=int(rot.group(1)) % 360, confidence=float(conf.group(1)) if conf else 0.0)
 
-    def _run(self, src: Path, base: Path, lang: str, config: str, extension: str, timeout: float) -> None:
+    def _run(self, src: Path, base: Path, lang: str, config: list[str], extension: str, timeout: float) -> None:
         with self._slots or contextlib.nullcontext():
             self._run_unguarded(src, base, lang, config, extension, timeout)
 
-    def _run_unguarded(self, src: Path, base: Path, lang: str, config: str, extension: str, timeout: float) -> None:
-        # pytesseract reads the command from a module attribute at call time. A process has one
-        # engine command in practice (tests add fakes, one at a time), so setting it per call
-        # keeps every engine pointing at its own program.
-        pytesseract.pytesseract.tesseract_cmd = self.cmd
+    def _run_unguarded(self, src: Path, base: Path, lang: str, config: list[str], extension: str, timeout: float) -> None:
+        args = [self.cmd, str(src), str(base), "-l", lang, *config]
+        if extension not in _IMPLIED_OUTPUTS:
+            args.append(extension)
         try:
-            pytesseract.pytesseract.run_tesseract(
-                str(src), str(base), extension=extension, lang=lang, config=config, timeout=timeout
+            # On a timeout subprocess.run kills tesseract and waits for it.
+            proc = subprocess.run(
+                args, stdin=subprocess.DEVNULL, capture_output=True, env=self._env, timeout=timeout, check=False
             )
-        except pytesseract.TesseractError as e:
-            message = " ".join(str(e.message).split())[:200]
-            if "Failed loading language" in message or "Error opening data file" in message:
-                raise EngineMissing(f"Tesseract language data missing for {lang!r}: {message}") from e
-            if isinstance(e.status, int) and e.status < 0:
-                # Killed by a signal (the OOM killer, an operator): not the page's fault.
-                raise EngineFailed(f"Tesseract was killed (signal {-e.status})", stage="ocr") from e
-            raise UnreadablePage(f"Tesseract could not read this page: {message}", stage="ocr") from e
-        except RuntimeError as e:  # pytesseract's timeout (TesseractError, a subclass, is above)
-            if "timeout" in str(e).lower():
-                raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr") from e
-            raise EngineFailed(f"Tesseract failed: {e}", stage="ocr") from e
-        except pytesseract.TesseractNotFoundError as e:
+        except subprocess.TimeoutExpired as e:
+            raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr") from e
+        except FileNotFoundError as e:
             raise EngineMissing(f"tesseract not found ({self.cmd!r})") from e
         except OSError as e:
             raise EngineFailed(f"Tesseract could not be started: {e}", stage="ocr") from e
+        if proc.returncode == 0:
+            return
+        message = " ".join(proc.stderr.decode("utf-8", errors="replace").split())[:200]
+        if "Failed loading language" in message or "Error opening data file" in message:
+            raise EngineMissing(f"Tesseract language data missing for {lang!r}: {message}")
+        if proc.returncode < 0:
+            # Killed by a signal (the OOM killer, an operator): not the page's fault.
+            raise EngineFailed(f"Tesseract was killed (signal {-proc.returncode})", stage="ocr")
+        raise UnreadablePage(f"Tesseract could not read this page: {message}", stage="ocr")
 
 
 def _write_image(path: Path, image: np.ndarray) -> None:

@@ -46,7 +46,7 @@ import pikepdf
 
 from ocr.engine import Orientation
 from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
-from ocr.hocr import parse_words
+from ocr.hocr import HocrLine, parse_hocr, parse_words
 from ocr.model import PageText
 
 log = logging.getLogger(__name__)
@@ -276,12 +276,6 @@ _HOCR_TAIL = """ </body>
 # font maps character codes to Unicode one to one (Identity-H, UTF-16 codes), so text
 # extraction and search give the recognised text.
 
-_LINE = re.compile(r"<span class=['\"](?:ocr_line|ocr_header|ocr_caption|ocr_textfloat)['\"][^>]*?title=['\"]([^'\"]*)['\"]")
-_WORD = re.compile(r"<span class=['\"]ocrx_word['\"][^>]*?title=['\"]([^'\"]*)['\"][^>]*>(.*?)</span>", re.S)
-_BBOX = re.compile(r"bbox (-?\d+) (-?\d+) (-?\d+) (-?\d+)")
-_BASELINE = re.compile(r"baseline (-?[\d.]+) (-?[\d.]+)")
-_XSIZE = re.compile(r"x_size ([\d.]+)")
-_TAG = re.compile(r"<[^>]+>")
 _TO_UNICODE = b"""/CIDInit /ProcSet findresource begin
 12 dict begin
 begincmap
@@ -342,28 +336,20 @@ def page_pdf(gray: np.ndarray, dpi: int, hocr: str, font: bytes) -> bytes:
 
 def _text_ops(hocr: str, page_h: int, scale: float) -> list[bytes]:
     """Content-stream operators placing each hOCR word at its box on its line's baseline."""
-    lines = [(m.start(), m.group(1)) for m in _LINE.finditer(hocr)]
     ops: list[bytes] = []
-    li = -1
-    line: tuple[tuple[int, ...], float, float, float] | None = None
     size = 0.0
-    for m in _WORD.finditer(hocr):
-        while li + 1 < len(lines) and lines[li + 1][0] < m.start():
-            li += 1
-            line = _line_geometry(lines[li][1])
-        text = html.unescape(_TAG.sub("", m.group(2))).strip()
-        box = _BBOX.search(m.group(1))
-        if not text or not box:
+    for word in parse_hocr(hocr):
+        if word.bbox is None:
             continue
-        left, top, right, bottom = (int(v) for v in box.groups())
-        if line is None:  # a word outside any line: its own box is the line
-            line = ((left, top, right, bottom), 0.0, 0.0, float(bottom - top))
-        (l_left, _, _, l_bottom), slope, offset, x_size = line
-        units = len(text.encode("utf-16-be")) // 2
-        font_size = max(x_size * scale, 1.0)
-        base_y = l_bottom + offset + slope * (left - l_left)  # image pixels, y down
-        angle = math.atan2(-slope, 1.0)
-        length = (right - left) * math.hypot(1.0, slope) * scale
+        left, top, right, bottom = word.bbox
+        # a word outside any line: its own box is the line
+        line = word.line or HocrLine(word.bbox, 0.0, 0.0, float(bottom - top))
+        l_left, _, _, l_bottom = line.bbox
+        units = len(word.text.encode("utf-16-be")) // 2
+        font_size = max(line.x_size * scale, 1.0)
+        base_y = l_bottom + line.offset + line.slope * (left - l_left)  # image pixels, y down
+        angle = math.atan2(-line.slope, 1.0)
+        length = (right - left) * math.hypot(1.0, line.slope) * scale
         stretch = 100.0 * length / (font_size * 0.5 * units)
         if font_size != size:
             ops.append(f"/f-0-0 {_num(font_size)} Tf".encode())
@@ -371,21 +357,9 @@ def _text_ops(hocr: str, page_h: int, scale: float) -> list[bytes]:
         c, s = math.cos(angle), math.sin(angle)
         ops.append(
             f"{_num(c)} {_num(s)} {_num(-s)} {_num(c)} {_num(left * scale)} {_num((page_h - base_y) * scale)} Tm "
-            f"{_num(stretch)} Tz <{(text + ' ').encode('utf-16-be').hex().upper()}> Tj".encode()
+            f"{_num(stretch)} Tz <{(word.text + ' ').encode('utf-16-be').hex().upper()}> Tj".encode()
         )
     return ops
-
-
-def _line_geometry(title: str) -> tuple[tuple[int, ...], float, float, float] | None:
-    box = _BBOX.search(title)
-    if not box:
-        return None
-    bbox = tuple(int(v) for v in box.groups())
-    base = _BASELINE.search(title)
-    slope, offset = (float(base.group(1)), float(base.group(2))) if base else (0.0, 0.0)
-    xs = _XSIZE.search(title)
-    x_size = float(xs.group(1)) if xs else float(bbox[3] - bbox[1])
-    return bbox, slope, offset, x_size
 
 
 def _glyphless_font(pdf: pikepdf.Pdf, font: bytes) -> pikepdf.Object:

@@ -1,6 +1,6 @@
 """Keeping the index in step with the catalog: the outbox feed and the full rebuild.
 
-The catalog is the source of truth (DESIGN.md, durability rule 4). Every change of a card
+The catalog is the source of truth and the index is derived from it. Every change of a card
 leaves an outbox row in the same transaction; ``apply_outbox`` turns pending rows into index
 writes and marks them done only after the index committed them, so an index that was down
 catches up from where it stopped. ``reindex`` streams every card in batches: memory holds one

@@ -1,8 +1,9 @@
 """The dramatiq broker from a URL, and the actors bound to it.
 
-Actors are declared by a factory with an explicit broker instead of at import time, so no
-import order can bind them to dramatiq's default (RabbitMQ) broker. Messages carry input ids
-only; the actor bodies are one call into workers/pipeline.py.
+Actors are declared by a factory with an explicit broker and the process's services instead of
+at import time, so no import order can bind them to dramatiq's default (RabbitMQ) broker and no
+module holds the services. Messages carry input ids only; the actor bodies are one call into
+app/pipeline.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
 from ingest.errors import ConfigurationError, PermanentError
-from workers import pipeline, services
+from app import pipeline
+from app.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +51,12 @@ class Actors:
     process: dramatiq.Actor  # type: ignore[type-arg]
 
 
-def declare_actors(broker: dramatiq.Broker, on_done: Callable[[str], None] = lambda _id: None) -> Actors:
+def declare_actors(
+    broker: dramatiq.Broker, services: Services, on_done: Callable[[str], None] = lambda _id: None
+) -> Actors:
     def process_input(input_id: str) -> None:
         try:
-            pipeline.process_input(input_id, services.current())
+            pipeline.process_input(input_id, services)
         finally:
             on_done(input_id)
 

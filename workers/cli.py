@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from pathlib import Path
 
 from ingest.errors import PipelineError
 from workers import logs
 from workers.exitcodes import ExitCode, exit_code_for
-from workers.settings import load_settings
+from app.settings import load_settings
 
 #: Command → the module that defines it (its ``add_parser`` adds it). Only the module of the
 #: command being run is imported: `kartoteka search` then starts without importing OCR, the
@@ -61,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(_command_of(argv)).parse_args(argv)
     try:
-        settings = load_settings(file=args.settings)
+        settings = load_settings(os.environ, file=args.settings)
         level = "DEBUG" if args.verbose else getattr(args, "log_level", None) or "WARNING"
         logs.configure(level, settings.log_format)
         return int(args.run(args, settings))

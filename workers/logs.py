@@ -5,14 +5,12 @@ Library code only calls ``logging.getLogger(__name__)``; this is the one place t
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import sys
 from datetime import UTC, datetime
 
-#: The file or card being processed, added to every line logged while it is set.
-current_item: contextvars.ContextVar[str] = contextvars.ContextVar("current_item", default="")
+from app.context import current_item
 
 
 class JsonFormatter(logging.Formatter):

@@ -16,7 +16,7 @@ from ocr.model import FileResult, PageResult
 from ocr.run import recognize_files, searchable_pdf
 from ocr.sources import count_pages
 from workers.exitcodes import ExitCode
-from workers.settings import Settings
+from app.settings import Settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,18 +1,19 @@
-"""``kartoteka search`` and ``kartoteka reindex``."""
+"""``kartoteka search`` and ``kartoteka reindex``: presenting app/searching.py."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import html
 import re
 import sys
 from datetime import date
-from zoneinfo import ZoneInfo
 
-from search.query import DateRange, FieldFilter, QueryError, normalize_keyword
-from search.service import SearchResponse, open_index, run_search
+from app.searching import SearchParams, reindex as run_reindex, search as run_search
+from app.services import Services
+from app.settings import Settings
+from search.service import SearchResponse
 from workers.exitcodes import ExitCode
-from workers.settings import Settings
+from workers.output import print_json
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -42,53 +43,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(run=reindex)
 
 
-def _option_filters(args: argparse.Namespace) -> tuple[tuple[FieldFilter, ...], tuple[DateRange, ...]]:
-    filters = []
-    for name in ("kind", "journal", "number", "status"):
-        value = getattr(args, name)
-        if value:
-            filters.append(FieldFilter(name, normalize_keyword(value.rstrip("*")), prefix=value.endswith("*")))
-    if args.correspondent:
-        from search.analysis import analyze_text
-
-        filters.append(FieldFilter("correspondent", analyze_text(args.correspondent)))
-    ranges = (DateRange("registered", args.start, args.end),) if args.start or args.end else ()
-    return tuple(filters), ranges
-
-
 def search(args: argparse.Namespace, settings: Settings) -> int:
-    if args.page < 1 or not 1 <= args.per_page <= 100:
-        raise QueryError("--page starts at 1 and --per-page is 1 to 100")
-    filters, ranges = _option_filters(args)
-    index = open_index(settings.search_url, settings.data_dir)
-    try:
-        response = run_search(
-            index,
-            " ".join(args.query),
-            filters=filters,
-            ranges=ranges,
-            sort=args.sort,
-            offset=(args.page - 1) * args.per_page,
-            limit=args.per_page,
-            facets=args.facets,
-        )
-    finally:
-        index.close()
+    params = SearchParams(
+        query=" ".join(args.query),
+        kind=args.kind,
+        journal=args.journal,
+        correspondent=args.correspondent,
+        number=args.number,
+        status=args.status,
+        start=args.start,
+        end=args.end,
+        sort=args.sort,
+        page=args.page,
+        per_page=args.per_page,
+        facets=args.facets,
+    )
+    response = run_search(Services(settings), params)
     if args.json:
-        json.dump(response.as_json(), sys.stdout, ensure_ascii=False)
-        print()
+        print_json(response.as_json())
     else:
-        _print(response, args)
+        _print(response, params)
     return ExitCode.OK
 
 
 _MARK = re.compile(r"</?mark>")
 
 
-def _print(response: SearchResponse, args: argparse.Namespace) -> None:
-    import html
-
-    first = (args.page - 1) * args.per_page
+def _print(response: SearchResponse, params: SearchParams) -> None:
+    first = (params.page - 1) * params.per_page
     print(f"{response.total} found" + (f", {first + 1}–{first + len(response.hits)} shown" if response.hits else ""))
     for note in response.notes:
         print(f"note: {note}")
@@ -104,23 +86,17 @@ def _print(response: SearchResponse, args: argparse.Namespace) -> None:
 
 
 def reindex(args: argparse.Namespace, settings: Settings) -> int:
-    # Imported here: `kartoteka search` should not pay for the catalog's imports (SQLAlchemy,
-    # Alembic) at every start.
     from tqdm import tqdm
 
-    from search.feed import reindex as rebuild
-    from workers.services import open_catalog
+    with tqdm(unit="card", desc="reindex", file=sys.stderr, disable=None) as bar:
 
-    catalog = open_catalog(settings)
-    index = open_index(settings.search_url, settings.data_dir)
-    try:
-        with tqdm(total=catalog.count_cards(), unit="card", desc="reindex", file=sys.stderr, disable=None) as bar:
-            totals = rebuild(catalog, index, ZoneInfo(settings.timezone), progress=bar.update)
-    finally:
-        index.close()
+        def on_total(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        totals = run_reindex(Services(settings), on_total=on_total, progress=bar.update)
     if args.json:
-        json.dump(totals.as_json(), sys.stdout)
-        print()
+        print_json(totals.as_json())
     else:
         print(f"reindexed {totals.cards} cards; removed {totals.removed} stale; {totals.documents} in the index")
     return ExitCode.OK

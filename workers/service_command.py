@@ -2,7 +2,7 @@
 
 One process: the hot-folder watcher, an in-process dramatiq worker, a recovery sweep that
 re-enqueues unfinished work from the catalog at start-up and every ``sweep_seconds``, and the
-index feed (workers/indexer.py) that brings the search index up to date with the catalog.
+index feed (app/indexing.py) that brings the search index up to date with the catalog.
 SIGTERM or Ctrl-C stops it cleanly; SIGKILL loses nothing (the catalog is the source of truth).
 """
 
@@ -12,20 +12,20 @@ import argparse
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
-from zoneinfo import ZoneInfo
 
 import dramatiq
 
+from app import pipeline
+from app.indexing import IndexFeed
+from app.services import Services
+from app.settings import Settings
 from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher
-from workers import pipeline
+from ingest.profile import HotFolderProfile
 from workers.broker import Dispatcher, declare_actors, make_broker
-from search.service import open_index
 from workers.exitcodes import ExitCode
-from workers.indexer import IndexFeed
-from workers.services import build_services, set_current
-from workers.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(run=run, log_level="INFO")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def _hot_folders(settings: Settings) -> list[HotFolderProfile]:
+    """The configured hot folders, created with their quarantine folders if missing."""
     profiles = settings.profiles()
     if not profiles:
         raise ConfigurationError("no hot folder: set KARTOTEKA_INBOX or add [[hotfolders]] to the settings file")
@@ -43,15 +44,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         profile.path.mkdir(parents=True, exist_ok=True)
         if profile.quarantine:
             profile.quarantine.mkdir(parents=True, exist_ok=True)
-    services = build_services(settings)
-    set_current(services)
-    broker = make_broker(settings.broker_url)
-    dispatcher_ref: list[Dispatcher] = []
-    actors = declare_actors(broker, on_done=lambda i: dispatcher_ref[0].done(i))
-    dispatcher = Dispatcher(actors.process.send)
-    dispatcher_ref.append(dispatcher)
-    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=250)
+    return profiles
 
+
+def _stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -60,24 +56,38 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def _thread(target: Callable[[threading.Event], None], stop: threading.Event, name: str) -> threading.Thread:
+    thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    profiles = _hot_folders(settings)
+    services = Services(settings)
+    # Built now: a missing Tesseract or language pack stops the start, not the first file.
+    log.info("recognition engine: %s", services.engine.name)
+    services.start_retraining()
+    broker = make_broker(settings.broker_url)
+    dispatcher_ref: list[Dispatcher] = []
+    actors = declare_actors(broker, services, on_done=lambda i: dispatcher_ref[0].done(i))
+    dispatcher = Dispatcher(actors.process.send)
+    dispatcher_ref.append(dispatcher)
+    worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=250)
+    stop = _stop_on_signals()
 
     def on_ready(candidate: Candidate) -> None:
         pipeline.intake_candidate(candidate, services, dispatcher.enqueue)
 
-    watcher = HotFolderWatcher(profiles, on_ready)
     worker.start()
     dispatcher.sweep(pipeline.pending_ids(services))
-    watch_thread = threading.Thread(target=watcher.run, args=(stop,), name="watcher", daemon=True)
-    watch_thread.start()
-    feed = IndexFeed(services.catalog, lambda: open_index(settings.search_url, settings.data_dir), ZoneInfo(settings.timezone))
-    feed_thread = threading.Thread(target=feed.run, args=(stop,), name="index-feed", daemon=True)
-    feed_thread.start()
-    log.info(
-        "watching %s; data in %s; %d worker threads",
-        ", ".join(str(p.path) for p in profiles),
-        settings.data_dir,
-        settings.worker_threads,
-    )
+    watch_thread = _thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
+    feed_thread = _thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
+    log.info("watching %s; data in %s; %d worker threads",
+             ", ".join(str(p.path) for p in profiles), settings.data_dir, settings.worker_threads)  # fmt: skip
     try:
         while not stop.wait(settings.sweep_seconds):
             try:
@@ -89,5 +99,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         watch_thread.join(timeout=15)
         feed_thread.join(timeout=30)
         worker.stop(timeout=10_000)
-        set_current(None)
+        services.close()
     return ExitCode.OK

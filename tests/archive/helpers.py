@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from sqlalchemy import Engine, Table, func, select
+
+from archive.catalog import IntakeLedger
 from archive.model import AttachmentDraft, CardDraft, ExtractedField, PageDraft
 
 
@@ -49,3 +52,15 @@ def make_draft(source: str, journal: str = "ВХ", **overrides: object) -> CardD
     }
     values.update(overrides)
     return CardDraft(**values)  # type: ignore[arg-type]
+
+
+def count_rows(engine: Engine, table: Table) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def record(ledger: IntakeLedger, batch: str, source: str, path: str | None = None) -> str:
+    """Record the file whose content is ``source`` as pending in ``batch``; its input id."""
+    return ledger.record_input(
+        batch, path or f"/srv/inbox/{source}.pdf", f"{source}.pdf", sha(source), 1234
+    ).id

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import JSON, Connection, DateTime, Engine, column, inspect, select, table, text
 from sqlalchemy.exc import IntegrityError
 
+from archive.catalog import Catalog
 from archive.db import (
+    alembic_config,
     current_revision,
     head_revision,
     make_engine,
@@ -18,6 +22,7 @@ from archive.db import (
     upgrade,
 )
 from archive.errors import CatalogNotMigrated
+from archive.model import ReviewReason
 from archive.tables import metadata
 
 TABLES = {
@@ -60,7 +65,7 @@ def _schema(engine: Engine) -> dict[str, set[str]]:
 
 def test_upgrade_creates_every_table_and_reaches_head(db_engine: Engine) -> None:
     assert TABLES <= set(inspect(db_engine).get_table_names())
-    assert current_revision(db_engine) == head_revision() == "0002"
+    assert current_revision(db_engine) == head_revision() == "0003"
     require_current_schema(db_engine)
 
 
@@ -160,5 +165,88 @@ def test_an_in_memory_catalog_can_be_migrated_and_used() -> None:
         upgrade(engine)
         assert TABLES <= set(inspect(engine).get_table_names())
         assert current_revision(engine) == head_revision()
+    finally:
+        engine.dispose()
+
+
+# -- 0003: review reasons move out of fields into their own column -----------------------
+
+_BATCHES = table("batches", column("id"), column("hotfolder"), column("name"), column("created_at", DateTime(timezone=True)))
+_CARDS = table(
+    "cards",
+    *(column(name) for name in ("id", "registration_number", "journal", "year", "seq", "kind",
+                                "title", "page_count", "status", "source_sha256", "batch_id")),
+    *(column(name, DateTime(timezone=True)) for name in ("registered_at", "created_at", "updated_at")),
+    column("fields", JSON()),
+)  # fmt: skip
+LEGACY = "kind uncertain: letter 0.41 < 0.60; required field date not found"
+
+
+def _legacy_card(conn: Connection, card_id: str, seq: int, fields: dict[str, object]) -> None:
+    when = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+    conn.execute(
+        _CARDS.insert().values(
+            id=card_id, registration_number=f"ВХ-2026-{seq:06d}", journal="ВХ", year=2026, seq=seq,
+            kind="letter", title="t", page_count=1, status="needs review", source_sha256=f"{seq:064x}",
+            batch_id="b", registered_at=when, created_at=when, updated_at=when, fields=fields,
+        )
+    )  # fmt: skip
+
+
+def _at_0002_with_legacy_cards(db_url: str) -> Engine:
+    engine = make_engine(db_url)
+    upgrade(engine, "0002")
+    with transaction(engine, write=True) as conn:
+        when = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+        conn.execute(_BATCHES.insert().values(id="b", hotfolder="/in", name="n", created_at=when))
+        bin_field = {"value": "123456789012", "confidence": 0.9, "page": 1}
+        _legacy_card(conn, "legacy", 1, {
+            "bin": bin_field, "review_reasons": {"value": LEGACY, "confidence": 1.0, "page": None},
+        })  # fmt: skip
+        _legacy_card(conn, "plain", 2, {"bin": bin_field})
+    return engine
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    with transaction(engine, write=True) as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def test_0003_moves_legacy_review_reasons_out_of_fields(db_url: str) -> None:
+    engine = _at_0002_with_legacy_cards(db_url)
+    try:
+        upgrade(engine)
+
+        catalog = Catalog(engine)
+        legacy, plain = catalog.get_card("legacy"), catalog.get_card("plain")
+        assert legacy is not None and plain is not None
+        assert legacy.card.review_reasons == (
+            ReviewReason("other", "kind uncertain: letter 0.41 < 0.60"),
+            ReviewReason("other", "required field date not found"),
+        )
+        assert set(legacy.card.fields) == {"bin"}
+        assert legacy.card.fields["bin"].value == "123456789012"
+        assert (plain.card.review_reasons, set(plain.card.fields)) == ((), {"bin"})
+        with engine.connect() as conn:
+            stored = dict(conn.execute(text("SELECT id, review_reasons FROM cards")).all())
+        assert stored["plain"] in ("[]", [])  # an empty list, not NULL
+    finally:
+        engine.dispose()
+
+
+def test_0003_downgrade_joins_the_reasons_back_into_fields(db_url: str) -> None:
+    engine = _at_0002_with_legacy_cards(db_url)
+    try:
+        upgrade(engine)
+        _downgrade(engine, "0002")
+
+        assert "review_reasons" not in {c["name"] for c in inspect(engine).get_columns("cards")}
+        with engine.connect() as conn:
+            fields = dict(conn.execute(select(_CARDS.c.id, _CARDS.c.fields)).all())
+        assert fields["legacy"]["review_reasons"]["value"] == LEGACY
+        assert "review_reasons" not in fields["plain"]
+        assert current_revision(engine) == "0002"
     finally:
         engine.dispose()

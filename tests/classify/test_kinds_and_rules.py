@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 import random
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -14,6 +19,7 @@ from classify.rules import score_text
 from ingest.errors import ConfigurationError
 from tests.classify.documents import KINDS, TEMPLATES, corpus, generate, noisy
 
+ROOT = Path(__file__).resolve().parents[2]
 REAL_LABELS = {
     "lease_contract", "acceptance_act", "leave_application", "sales_contract", "advance_report", "waybill_torg12",
     "income_certificate_2ndfl", "universal_transfer_document_upd", "power_of_attorney", "payment_invoice",
@@ -79,7 +85,7 @@ def test_folding_makes_ocr_variants_equal() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_rules_classify_generated_texts_of_every_kind(kind: str) -> None:
     kinds = load_kinds()
-    rng = random.Random(hash(kind) % 1000)
+    rng = random.Random(zlib.crc32(kind.encode()))  # the same texts in every run (hash() is salted per process)
     for _ in range(6):
         doc = generate(kind, rng)
         for text in (doc.text, noisy(doc, rng).text):
@@ -97,8 +103,32 @@ def test_rules_are_uncertain_when_evidence_is_weak_or_mixed() -> None:
     assert score_text("ДОГОВОР АРЕНДЫ № 5\nАрендатор обязуется...", kinds).best[1] > 0.8
 
 
+# What setuptools' build_py would put into the wheel, from the project's own pyproject.toml
+# (package discovery and package-data as configured): destination paths relative to the wheel.
+_WHEEL_FILES = """
+import json, os, sys, warnings
+warnings.simplefilter("ignore")
+from setuptools import Distribution
+from setuptools.config.pyprojecttoml import read_configuration
+conf = read_configuration("pyproject.toml", expand=True, ignore_option_errors=True)["tool"]["setuptools"]
+dist = Distribution({"name": "kartoteka", "script_name": "setup.py", "packages": conf["packages"], "package_data": conf.get("package-data", {})})
+build_py = dist.get_command_obj("build_py")
+build_py.build_lib = "WHEEL"
+build_py.ensure_finalized()
+print(json.dumps({os.path.relpath(dest, "WHEEL"): src for dest, src in build_py.get_output_mapping().items()}))
+"""
+
+
 def test_starter_kinds_file_is_package_data() -> None:
-    assert DEFAULT_KINDS_FILE.name == "kinds.toml" and DEFAULT_KINDS_FILE.parent.name == "classify"
+    """The wheel carries classify/kinds.toml, and the code loads it from beside the package."""
+    proc = subprocess.run([sys.executable, "-c", _WHEEL_FILES], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = json.loads(proc.stdout)
+    assert wheel.get("classify/kinds.toml") == "classify/kinds.toml", sorted(f for f in wheel if not f.endswith(".py"))
+    assert "classify/kinds.py" in wheel  # the listing is the real one, not an empty guess
+    shipped = importlib.resources.files("classify").joinpath("kinds.toml")
+    assert shipped.is_file() and Path(str(shipped)) == DEFAULT_KINDS_FILE
+    assert load_kinds().ids == load_kinds(ROOT / "classify" / "kinds.toml").ids
 
 
 def test_correspondents_are_matched_fuzzily_or_proposed() -> None:

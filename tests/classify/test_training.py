@@ -3,6 +3,7 @@ swapped in; an unreadable model file leaves an older model or the rules in charg
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from archive.catalog import Catalog
 from archive.db import make_engine, upgrade
 from archive.model import CardDraft, PageDraft
-from classify.classifier import Classifier, classifier_for
+from classify.classifier import Classifier
 from classify.config import ClassifyConfig
 from classify.kinds import load_kinds
 from classify.learned import combine
@@ -90,13 +91,13 @@ def test_a_newer_model_is_swapped_in_without_a_gap(catalog: Catalog, cfg: Classi
         add_verified(catalog, kind, 3)
     first = Classifier(cfg, tmp_path / "models")
     assert first.retrain(catalog) is not None and first.model and first.model.version == 1
-    other = classifier_for(cfg, tmp_path / "models")  # another process: picks up v1 from disk
+    other = Classifier(cfg, tmp_path / "models")  # another process: picks up v1 from disk
     assert other.model is not None and other.model.version == 1
 
     for kind in TEXTS:
         add_verified(catalog, kind, 3, start=100)
-    thread = first.retrain_in_background(catalog)
-    assert thread is not None
+    thread = threading.Thread(target=first.retrain, args=(catalog,))
+    thread.start()
     assert first.model is not None  # the old model serves while the new one trains
     thread.join(60)
     assert first.model.version == 2 and first.model.trained_on == 18

@@ -7,8 +7,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from ingest.errors import ConfigurationError
-from ingest.separators import is_blank_page, read_codes, split_pages
+from ingest.separators import is_blank_page, read_codes
 
 HEIGHT, WIDTH = 1754, 1240  # A4 at 150 dpi
 Page = npt.NDArray[np.uint8]
@@ -115,28 +114,3 @@ def test_read_codes_reads_ean13_barcodes() -> None:
     assert read_codes(page) == [number]
 
 
-def test_split_pages_in_file_mode_keeps_one_document() -> None:
-    pages = [white_page(), text_page()]
-    assert split_pages(pages, "file") == [[0, 1]]
-    assert split_pages([], "file") == []
-
-
-def test_split_pages_at_blank_sheets_drops_them_and_empty_documents() -> None:
-    blank, text = scanned_empty_sheet(), text_page()
-    pages = [blank, text, blank, text, text, blank, blank, text, blank]
-    assert split_pages(pages, "blank") == [[1], [3, 4], [7]]
-
-
-def test_split_pages_at_any_code_when_no_value_is_set() -> None:
-    pages = [text_page(), qr_page("SEP"), text_page(), qr_page("SOMETHING ELSE"), text_page()]
-    assert split_pages(pages, "barcode") == [[0], [2], [4]]
-
-
-def test_split_pages_only_at_the_configured_code() -> None:
-    pages = [text_page(), qr_page("SEP"), text_page(), qr_page("INVOICE 17"), text_page()]
-    assert split_pages(pages, "barcode", separator_value="SEP") == [[0], [2, 3, 4]]
-
-
-def test_an_unknown_mode_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigurationError):
-        split_pages([white_page()], "ocr")  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +58,26 @@ def test_missing_tesseract_is_a_configuration_error(tmp_path: Path, page: np.nda
 def test_orientation_gives_no_answer_instead_of_failing(tmp_path: Path, page: np.ndarray) -> None:
     engine = TesseractEngine(_fake_tesseract(tmp_path, "echo 'Too few characters. Skipping this page' >&2; exit 1"))
     assert engine.orientation(page, dpi=72, timeout=10) is None
+
+
+def test_tesseract_runs_with_one_openmp_thread_and_our_environment_is_left_alone(
+    tmp_path: Path, page: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
+    monkeypatch.setenv("KT_TEST_MARKER", "inherited")
+    script = _fake_tesseract(
+        tmp_path,
+        '[ "$OMP_THREAD_LIMIT" = 1 ] || { echo "OMP_THREAD_LIMIT=$OMP_THREAD_LIMIT" >&2; exit 1; }\n'
+        'echo "$KT_TEST_MARKER" > "$2.txt"; : > "$2.hocr"; printf "%%PDF-1.4" > "$2.pdf"',
+    )
+    text = TesseractEngine(script).recognize(page, languages="eng", dpi=72, timeout=10)
+    assert text.text == "inherited" and text.pdf == b"%PDF-1.4"
+    assert "OMP_THREAD_LIMIT" not in os.environ
+    explicit = TesseractEngine(script, env={"KT_TEST_MARKER": "given"}).recognize(page, languages="eng", dpi=72, timeout=10)
+    assert explicit.text == "given"
+
+
+def test_a_tesseract_run_over_the_time_limit_is_killed_and_the_page_fails(tmp_path: Path, page: np.ndarray) -> None:
+    engine = TesseractEngine(_fake_tesseract(tmp_path, "exec sleep 60"))
+    with pytest.raises(UnreadablePage, match="longer than 0.5 s"):
+        engine.recognize(page, languages="eng", dpi=72, timeout=0.5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ocr import preprocess as pp
-from ocr.hocr import mean_confidence, parse_words
+from ocr.hocr import HocrLine, mean_confidence, parse_hocr, parse_words
 from tests import pages as P
 
 
@@ -77,3 +77,18 @@ def test_hocr_words_boxes_and_confidences_are_parsed() -> None:
     assert words[0].confidence == pytest.approx(0.96)
     # Longer words weigh more: (4*0.96 + 3*0.50) / 7
     assert mean_confidence(words) == pytest.approx((4 * 0.96 + 3 * 0.5) / 7)
+
+
+def test_hocr_words_know_their_line_and_its_baseline() -> None:
+    hocr = (
+        "<span class='ocrx_word' title='bbox 5 5 9 9; x_wconf 70'>before</span>"
+        "<span class='ocr_line' title='bbox 10 20 300 60; baseline 0.01 -8; x_size 30'>"
+        "<span class='ocrx_word' title='bbox 10 20 110 60; x_wconf 96'>one</span></span>"
+        "<span class=\"ocr_header\" title=\"bbox 0 100 50 140\">"
+        "<span class=\"ocrx_word\" title=\"x_wconf 40\">two</span></span>"
+    )
+    before, one, two = parse_hocr(hocr)
+    assert before.line is None and before.bbox == (5, 5, 9, 9)
+    assert one.line == HocrLine((10, 20, 300, 60), 0.01, -8.0, 30.0)
+    assert two.line == HocrLine((0, 100, 50, 140), 0.0, 0.0, 40.0)  # no baseline or x_size: the box's height
+    assert two.bbox is None and parse_words(hocr)[2].box == (0, 0, 0, 0)

@@ -232,11 +232,6 @@ def test_a_page_over_the_time_limit_fails_alone_in_a_file(inproc, tmp_path: Path
     assert all(not p.retry for p in result.pages)
 
 
-def test_the_default_engine_is_fast_and_isolated() -> None:
-    # In-process speed, but a crash or hang in one page must not take down the service.
-    assert OcrConfig().engine == "tesserocr-workers"
-
-
 @pytest.mark.parametrize("name", ["tesseract", "tesserocr"])
 def test_the_ocr_command_runs_on_the_chosen_engine(kartoteka, tmp_path: Path, name: str) -> None:
     """``kartoteka ocr`` with ``KARTOTEKA_OCR_ENGINE``: JSON and a searchable PDF with either engine."""

@@ -6,11 +6,13 @@ import json
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from ocr.config import OcrConfig
+from ocr.engines import make_engine
 from ocr.errors import UnreadablePage
 from ocr.run import recognize_files
 from ocr.tesserocr_engine import find_tessdata
@@ -44,16 +46,65 @@ def test_workers_are_reused_between_pages(workers: WorkerEngine) -> None:
     assert before and set(workers.worker_pids()) == before
 
 
-def test_a_crashing_worker_fails_its_page_and_is_replaced(workers: WorkerEngine) -> None:
-    page = P.render_page(P.TEXTS["rus"] * 4, points=9)
-    workers.recognize(P.render_page("warm up", dpi=100), languages="rus+eng", dpi=100, timeout=60)
-    (pid, *_) = workers.worker_pids()
-    threading.Timer(0.3, lambda: os.kill(pid, signal.SIGKILL)).start()
-    with pytest.raises(UnreadablePage, match="crashed"):
-        workers.recognize(page, languages="rus+eng", dpi=300, timeout=60)
-    again = workers.recognize(P.render_page(P.TEXTS["eng"]), languages="rus+eng", dpi=300, timeout=60)
-    assert "PURCHASE" in again.text
-    assert pid not in workers.worker_pids()
+def _kill_the_next_worker_taken(engine: WorkerEngine) -> tuple[threading.Thread, list[int]]:
+    """SIGKILL the idle worker the pool hands the next page to, as soon as it leaves the idle
+    list (which one that is is the pool's business: whichever leaves is the one in use)."""
+    idle = set(engine.worker_pids())
+    assert idle, "start the workers first (preload)"
+    killed: list[int] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            taken = idle - set(engine.worker_pids())
+            if taken:
+                pid = taken.pop()
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher, killed
+
+
+def test_a_crashing_worker_fails_its_page_and_is_replaced() -> None:
+    engine = WorkerEngine(find_tessdata(), max_parallel=1)  # one worker: a replacement must be a new process
+    try:
+        engine.preload("rus+eng")
+        (first,) = engine.worker_pids()
+        watcher, killed = _kill_the_next_worker_taken(engine)
+        with pytest.raises(UnreadablePage, match="crashed"):
+            engine.recognize(P.render_page(P.TEXTS["rus"] * 4, points=9), languages="rus+eng", dpi=300, timeout=60)
+        watcher.join(timeout=10)
+        assert killed == [first]
+        assert engine.worker_pids() == []  # the dead worker is not given back to the pool
+        again = engine.recognize(P.render_page(P.TEXTS["eng"]), languages="rus+eng", dpi=300, timeout=60)
+        assert "PURCHASE" in again.text
+        (replacement,) = engine.worker_pids()
+        assert replacement != first
+    finally:
+        engine.close()
+
+
+def test_the_default_engine_is_the_worker_pool_and_a_crash_fails_only_its_page(tmp_path: Path) -> None:
+    cfg = OcrConfig(jobs=1, orientation="off")  # one page at a time: the first page is the one killed
+    engine = make_engine(cfg, max_parallel=1)
+    assert isinstance(engine, WorkerEngine)
+    try:
+        engine.preload(cfg.languages)
+        tiff = P.save_tiff([P.render_page(P.TEXTS[lang]) for lang in ("rus", "eng", "rus")], tmp_path / "three.tif")
+        watcher, killed = _kill_the_next_worker_taken(engine)
+        (result,) = recognize_files([tiff], cfg, engine)
+        watcher.join(timeout=10)
+        assert len(killed) == 1
+        first, second, third = result.pages
+        assert "crashed" in (first.error or "") and not first.retry  # the same page would crash again
+        assert second.error is None and "PURCHASE" in second.text
+        assert third.error is None and "ЗАПИСКА" in third.text
+    finally:
+        engine.close()
 
 
 def test_a_page_over_the_time_limit_fails_alone(workers: WorkerEngine, tmp_path: Path) -> None:

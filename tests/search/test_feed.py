@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from app.indexing import IndexFeed
 from archive.model import CardDraft, PageDraft
 from search.backend import IndexUnavailable, SearchIndex
 from search.elastic_index import ElasticIndex
@@ -15,7 +16,6 @@ from search.service import run_search
 from search.tantivy_index import TantivyIndex
 from tests.archive.helpers import sha
 from tests.search.conftest import TZ, Corpus
-from workers.indexer import IndexFeed
 
 
 def _drain(corpus: Corpus, index: SearchIndex) -> int:

@@ -8,6 +8,7 @@ from search.backend import SearchIndex
 from search.query import QueryError
 from search.service import run_search
 from tests.search.conftest import Corpus
+from tests.search.corpus import DOCS
 
 
 def found(index: SearchIndex, corpus: Corpus, query: str, **options: object) -> list[str]:
@@ -105,10 +106,35 @@ def test_facets_count_hits_by_kind_journal_year_and_correspondent(indexed: Searc
     assert dict(narrowed["kind"]) == {"lease_contract": 1, "sales_contract": 1, "acceptance_act": 1, "letter": 1}
 
 
-@pytest.mark.parametrize("query", ['"unclosed phrase', "OR", "-", "foo:bar", "kind:", "((договор", "* ** -*", "\\"])
-def test_malformed_queries_are_answered_not_failed(indexed: SearchIndex, query: str) -> None:
-    response = run_search(indexed, query)
-    assert response.total >= 0
+EVERY_CARD = {doc.key for doc in DOCS}
+CONTRACT_WORDS = {"lease", "sale", "act", "draft"}  # the cards that say «договор» in some form
+
+
+@pytest.mark.parametrize(
+    ("query", "expected", "note"),
+    [
+        ('"купли-продажи оборудования', {"sale"}, None),  # an unclosed quote closes at the end
+        ('"unclosed phrase', set(), None),  # ... and is a phrase: no card has these words
+        ("order:laptops", {"order_en"}, "unknown field 'order': searched as words"),
+        ("foo:bar", set(), "unknown field 'foo': searched as words"),
+        ("OR", EVERY_CARD, None),  # a stray OR is ignored: no words left, every card
+        ("договор OR", CONTRACT_WORDS, None),
+        ("OR договор", CONTRACT_WORDS, None),
+        ("-", EVERY_CARD, None),  # a stray minus is ignored
+        ("договор -", CONTRACT_WORDS, None),
+        ("kind:", EVERY_CARD, None),  # a filter without a value is dropped, not searched for
+        ("((договор", CONTRACT_WORDS, None),  # punctuation is not part of a word
+        ("* ** -*", EVERY_CARD, None),  # a prefix of nothing is no clause
+        ("\\", EVERY_CARD, None),
+    ],
+)
+def test_malformed_queries_are_read_as_documented(
+    indexed: SearchIndex, corpus: Corpus, query: str, expected: set[str], note: str | None
+) -> None:
+    response = run_search(indexed, query, limit=50)
+    assert {corpus.keys[h["card"]] for h in response.hits} == expected
+    assert response.total == len(expected)
+    assert response.notes == ((note,) if note else ())
 
 
 def test_unknown_fields_are_searched_as_words_with_a_note(indexed: SearchIndex, corpus: Corpus) -> None:

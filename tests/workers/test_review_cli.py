@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from archive.model import CardDraft, PageDraft
+from archive.drafting import DraftSource, draft_card
+from ocr.model import PageResult
 from tests.archive.helpers import sha
-from workers import pipeline
+from app import pipeline
 from workers.cli import main
-from workers.services import Services, build_services
-from workers.settings import load_settings
+from app.services import Services
+from app.settings import load_settings
 
 UNCERTAIN = (
     "Материалы к совещанию по закупкам. " * 5
@@ -35,20 +37,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def services() -> Services:
-    return build_services(load_settings())
+    return Services(load_settings(os.environ))
 
 
 def register(svc: Services, text: str, name: str) -> str:
     """A card the way ingestion makes one from recognised text (classification included)."""
     cls = pipeline.classify(svc, [text], "incoming")
-    fields = pipeline.card_fields(cls)
     batch = svc.catalog.open_batch("cli:test", name)
     row = svc.catalog.record_input(batch, f"/in/{name}", name, sha(name), 1)
-    draft = CardDraft(
-        journal="ВХ", kind=cls.kind, source_sha256=sha(name), title=cls.title, correspondent=cls.correspondent,
-        doc_number=cls.doc_number, doc_date=cls.doc_date, fields=fields, pages=[PageDraft(1, text, 0.9)],
-        status="needs review" if pipeline.REVIEW_REASONS in fields else "registered",
-    )  # fmt: skip
+    draft = draft_card([PageResult(1, text, 0.9)], cls, DraftSource(sha(name), name, batch, "ВХ", "rus+eng"))
     return svc.catalog.register_card(row.id, draft).registration_number
 
 
@@ -67,10 +64,12 @@ def test_list_show_correct_and_accept(data_dir: Path, capsys: pytest.CaptureFixt
     code, queue = run(capsys, "list")
     assert code == 0 and queue["total"] == 2
     assert [c["registration_number"] for c in queue["cards"]] == [uncertain, unknown]  # oldest first
-    assert any(r.startswith("kind uncertain") for r in queue["cards"][0]["reasons"])
-    assert queue["cards"][1]["reasons"] == ["kind not recognised (kept incoming)"]
+    assert any(r["code"] == "kind_uncertain" and r["field"] == "kind" for r in queue["cards"][0]["review_reasons"])
+    assert queue["cards"][1]["review_reasons"] == [
+        {"code": "kind_unrecognised", "message": "kind not recognised (kept incoming)", "field": "kind"}
+    ]
     code, shown = run(capsys, "show", uncertain)
-    assert code == 0 and shown["status"] == "needs review" and shown["reasons"] and shown["pages"]
+    assert code == 0 and shown["status"] == "needs review" and shown["review_reasons"] and shown["pages"]
 
     # the unknown organisation was proposed for the directory
     code, proposed = run(capsys, "orgs", "--proposed")
@@ -80,14 +79,14 @@ def test_list_show_correct_and_accept(data_dir: Path, capsys: pytest.CaptureFixt
     code, done = run(capsys, "set", uncertain, "--kind", "commercial_offer", "--field", "date=2024-03-12",
                      "--field", "number=77", "--correspondent", "ТОО «Новая Фирма»", "--actor", "clerk:anna")  # fmt: skip
     assert code == 0 and done["card"]["status"] == "verified" and done["card"]["kind"] == "commercial_offer"
-    assert done["fields"]["kind"]["confidence"] == 1.0 and "review_reasons" not in done["fields"]
+    assert done["fields"]["kind"]["confidence"] == 1.0 and done["card"]["review_reasons"] == []
     view = svc.catalog.get_card(uncertain)
     assert view is not None
     card = view.card
     assert (str(card.doc_date), card.doc_number, card.correspondent) == ("2024-03-12", "77", "ТОО «Новая Фирма»")
     last = view.history[-1]
     assert last.actor == "clerk:anna" and last.changes["status"] == {"old": "needs review", "new": "verified"}
-    assert last.changes["kind"]["new"] == "commercial_offer" and "fields.review_reasons" in last.changes
+    assert last.changes["kind"]["new"] == "commercial_offer" and last.changes["review_reasons"]["new"] == []
     assert any(o.card_id == card.id for o in svc.catalog.outbox_pending(1000))  # the index will follow
     code, accepted_orgs = run(capsys, "orgs")
     assert [(o["name"], o["status"]) for o in accepted_orgs["organisations"]] == [("ТОО «Новая Фирма»", "accepted")]

@@ -63,7 +63,7 @@ def test_dropped_files_become_cards_with_the_page_text(service: Service, tmp_pat
     # The service's index feed makes the cards searchable without anyone running reindex.
     service.wait_for(lambda: service.cli("search", "записки")["total"] == 1, 60, "the memo in the search index")
     hit = service.cli("search", "записки")["hits"][0]
-    assert hit["registration_number"] == rows["memo.png"]["card"]
+    assert hit["card"] == rows["memo.png"]["card"] and hit["registration_number"] == card["registration_number"]
     assert any(h["page"] == 1 and "<mark>ЗАПИСКА</mark>" in h["snippet"] for h in hit["highlights"])
 
 
@@ -189,7 +189,8 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(service: Service
     assert sorted(by_name) == [f"scan-{i:02d}.png" for i in range(n)], "a file was lost or invented"
     assert all(len(v) == 1 for v in by_name.values()), {k: v for k, v in by_name.items() if len(v) > 1}
     assert {r["outcome"] for r in rows} == {"archived"}
-    numbers = sorted(r["card"] for r in rows)
+    numbers = sorted(r["registration_number"] for r in rows)
+    assert len({r["card"] for r in rows}) == n
     assert len(set(numbers)) == n, "a card or registration number was duplicated"
     seqs = sorted(int(num.rsplit("-", 1)[1]) for num in numbers)
     assert seqs == list(range(1, n + 1)), "registration numbers have gaps"

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ConfigurationError
-from workers.settings import load_settings
+from app.settings import load_settings
 
 
 def test_environment_sets_top_level_and_section_values(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The index feed inside ``kartoteka run``: a thread applying the outbox to the search index.
+"""The outbox applied to the search index: ``IndexFeed`` (a thread of ``kartoteka run``) and
+``update_index`` (``kartoteka ingest`` before it exits).
 
 Ingestion never waits for it: cards are committed with an outbox row and this thread catches
 up. If the index cannot be opened or written (Elasticsearch down, a ``kartoteka reindex``
@@ -18,7 +19,7 @@ from ingest.errors import TransientError
 from search.backend import SearchIndex
 from search.feed import apply_outbox, reindex
 
-__all__ = ["IndexFeed"]
+__all__ = ["IndexFeed", "update_index"]
 
 log = logging.getLogger(__name__)
 
@@ -74,3 +75,16 @@ class IndexFeed:
                 index.close()
             except Exception:  # closing a broken connection must not hide the first error
                 log.debug("closing the index failed", exc_info=True)
+
+
+def update_index(catalog: Catalog, open_index: Callable[[], SearchIndex], tz: ZoneInfo) -> int:
+    """Apply every pending outbox row now; how many were applied. TransientError when the index
+    is down or busy (a running service writes it): it catches up later."""
+    feed = IndexFeed(catalog, open_index, tz)
+    applied = 0
+    try:
+        while step := feed.step():
+            applied += step
+    finally:
+        feed.close()
+    return applied

@@ -12,9 +12,9 @@ import pytest
 
 from ingest.profile import HotFolderProfile
 from tests import pages as P
-from workers import pipeline
-from workers.services import Services, build_services
-from workers.settings import load_settings
+from app import pipeline
+from app.services import Services
+from app.settings import load_settings
 
 pytestmark = pytest.mark.tesseract
 
@@ -24,7 +24,7 @@ def _services(tmp_path: Path, **profile: object) -> Services:
     inbox.mkdir(exist_ok=True)
     settings = load_settings({"KARTOTEKA_DATA_DIR": str(tmp_path / "data")})
     hot = HotFolderProfile(path=inbox, quarantine=inbox / "quarantine", **profile)  # type: ignore[arg-type]
-    return build_services(settings.model_copy(update={"hotfolders": (hot,)}))
+    return Services(settings.model_copy(update={"hotfolders": (hot,)}))
 
 
 def _batch(services: Services) -> str:
@@ -205,8 +205,8 @@ def test_several_processes_opening_a_new_catalog_at_once_all_succeed(tmp_path: P
     import sys
 
     code = (
-        "from workers.settings import load_settings; from workers.services import build_services; "
-        f"build_services(load_settings({{'KARTOTEKA_DATA_DIR': {str(tmp_path / 'data')!r}}}))"
+        "from app.settings import load_settings; from app.services import Services; "
+        f"Services(load_settings({{'KARTOTEKA_DATA_DIR': {str(tmp_path / 'data')!r}}})).catalog"
     )
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate(timeout=120)[1] for p in procs]

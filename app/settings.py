@@ -8,7 +8,6 @@ carry its name: ``KARTOTEKA_OCR_LANGUAGES`` sets ``[ocr] languages``. Like starl
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -78,9 +77,10 @@ class Settings(BaseModel):
         return [p if p.quarantine else p.model_copy(update={"quarantine": p.path / "quarantine"}) for p in found]
 
 
-def load_settings(environ: Mapping[str, str] | None = None, file: Path | None = None) -> Settings:
-    """Build Settings from a settings file and the environment; ConfigurationError if invalid."""
-    env = dict(os.environ if environ is None else environ)
+def load_settings(environ: Mapping[str, str], file: Path | None = None) -> Settings:
+    """Build Settings from a settings file and ``environ`` (the entry point passes the process's
+    environment; nothing else reads it); ConfigurationError if invalid."""
+    env = dict(environ)
     values: dict[str, Any] = {}
     file = file or (Path(env[PREFIX + "SETTINGS"]) if env.get(PREFIX + "SETTINGS") else None)
     if file is not None:

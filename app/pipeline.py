@@ -1,0 +1,380 @@
+"""The stages of ingestion as plain functions over Services: intake, processing, finalising.
+
+The dramatiq actors (workers/broker.py), ``kartoteka ingest`` (app/intake.py) and the tests all
+call these; none of them knows about the broker. Each stage's rules live in its package:
+splitting and the duplicate rule in ingest/documents.py, the card in archive/drafting.py; this
+module only sequences the stages and commits each input's outcome. Every function is idempotent:
+the catalog is the source of truth, and running a step twice changes nothing the second time
+(the durability rules of the design).
+
+A file's life: ``intake`` copies it into the blob store and records it as ``pending``;
+``process_input`` recognises the blob, splits it into documents, registers the cards and commits
+the outcome; only then does ``finalize`` remove the file from the hot folder (archived,
+duplicate) or move it to quarantine with a reason. A crash anywhere leaves either a pending
+input (the recovery sweep re-enqueues it) or a committed outcome whose file is still there (the
+next intake or sweep finalises it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import shutil
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.context import current_item
+from app.records import ledger_entry
+from app.services import Services
+from archive.blobs import copy_to, sha256_file
+from archive.catalog import CardStore
+from archive.drafting import DraftSource, draft_card, page_attachments
+from archive.errors import BlobNotFound, InputNotFound
+from archive.model import AttachmentDraft, CardDraft, InputFileRow
+from classify.model import Classification
+from classify.organisations import DirectoryEntry
+from ingest.batches import is_ignored, list_batch_files, natural_key
+from ingest.documents import PageMark, duplicate_of, split_documents
+from ingest.errors import PermanentError, TransientError
+from ingest.hotfolder import Candidate
+from ingest.profile import HotFolderProfile
+from ingest.quarantine import quarantine, write_batch_ledger_json
+from ocr.model import FileResult, PageResult
+from ocr.run import recognize_files, searchable_pdf_from
+
+log = logging.getLogger(__name__)
+
+#: Batches ingested from the command line: their files are never moved or deleted.
+CLI_PREFIX = "cli:"
+
+Enqueue = Callable[[str], object]
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+def intake_candidate(candidate: Candidate, services: Services, enqueue: Enqueue) -> list[InputFileRow]:
+    """Record a ready batch from a hot folder and enqueue its pending files."""
+    root = str(candidate.profile.path.resolve())
+    batch_id = services.catalog.open_batch(root, candidate.batch_name)
+    return [intake_file(path, batch_id, services, enqueue) for path in candidate.files]
+
+
+def intake_file(path: Path, batch_id: str, services: Services, enqueue: Enqueue) -> InputFileRow:
+    """Store the original as a blob and record it; pending files are enqueued, done ones finalised."""
+    token = current_item.set(str(path))
+    try:
+        row = _record(path, batch_id, services)
+        if row.outcome == "pending":
+            enqueue(row.id)
+        else:
+            finalize(row, services)  # left over from before a crash: finish the move
+        return row
+    finally:
+        current_item.reset(token)
+
+
+def _record(path: Path, batch_id: str, services: Services) -> InputFileRow:
+    catalog = services.catalog
+    try:
+        st = path.lstat()
+    except FileNotFoundError as e:
+        raise TransientError(f"{path} disappeared before it could be read", stage="ingest") from e
+    if not stat.S_ISREG(st.st_mode):
+        # A symlink, FIFO or socket: never followed or opened (opening a FIFO blocks forever).
+        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        key = hashlib.sha256(f"{what}:{path}:{st.st_ino}".encode()).hexdigest()
+        row = catalog.record_input(batch_id, str(path), path.name, key, 0)
+        if row.outcome == "pending":
+            row = catalog.mark_quarantined(row.id, f"is {what}: copy the file itself into the folder", "ingest")
+        return row
+    blob = services.blobs.put_file(path)
+    return catalog.record_input(batch_id, str(path), path.name, blob.sha256, blob.size)
+
+
+# --- processing ------------------------------------------------------------------------------
+
+
+def process_input(input_id: str, services: Services) -> InputFileRow:
+    """Recognise, classify and register one pending input; commit its outcome; finalise it.
+
+    In a separator-sheet profile, an input inside a batch folder is processed together with the
+    other pending files of its batch (documents may span files). Raises TransientError when it
+    should be retried (the engine could not run); bad input is never raised: it becomes the
+    outcome ``quarantined`` with its reason.
+    """
+    catalog = services.catalog
+    row = catalog.get_input(input_id)
+    if row is None:
+        raise InputNotFound(f"input {input_id} does not exist", stage="process")
+    token = current_item.set(row.path)
+    try:
+        root = Path(catalog.batch_hotfolder(row.batch_id))
+        profile = services.profile_for(str(root))
+        if row.outcome == "pending":
+            _process_group(row, root, profile, services)
+            row = catalog.get_input(input_id) or row
+        for done in _batch_group(row, root, profile, services, pending_only=False) if profile.separation != "file" else [row]:
+            finalize(done, services)
+        return catalog.get_input(input_id) or row
+    finally:
+        current_item.reset(token)
+
+
+def _process_group(row: InputFileRow, root: Path, profile: HotFolderProfile, services: Services) -> None:
+    """Process ``row`` with the pending inputs of its group, unless this process already is."""
+    group = _batch_group(row, root, profile, services)
+    lock = services.lock_for(row.batch_id if len(group) > 1 else row.id)
+    if not lock.acquire(blocking=False):
+        return  # another thread is processing this batch and will finalise it
+    try:
+        fresh = [services.catalog.get_input(g.id) for g in group]
+        pending = [r for r in fresh if r is not None and r.outcome == "pending"]
+        if pending:
+            _process(pending, profile, services)
+    finally:
+        lock.release()
+
+
+def _batch_group(
+    row: InputFileRow, root: Path, profile: HotFolderProfile, services: Services, *, pending_only: bool = True
+) -> list[InputFileRow]:
+    """The inputs processed together with ``row``: itself, or its batch folder's in separator mode."""
+    folder = _batch_folder_name(Path(row.path), root)
+    if profile.separation == "file" or folder is None:
+        return [row]
+    rows = [
+        r
+        for r in services.catalog.ledger(batch_id=row.batch_id)
+        if _batch_folder_name(Path(r.path), root) == folder and (r.outcome == "pending" or not pending_only)
+    ]
+    return sorted(rows, key=lambda r: natural_key(str(Path(r.path).relative_to(root))))
+
+
+@dataclass(frozen=True)
+class _Recognised:
+    """The usable recognised inputs of a group, their pages in order, and each input's file."""
+
+    rows: list[InputFileRow]
+    results: list[FileResult]
+    files: dict[str, Path]
+
+
+def _process(rows: list[InputFileRow], profile: HotFolderProfile, services: Services) -> None:
+    """Sequence the stages for a group of pending inputs and commit every input's outcome."""
+    catalog = services.catalog
+    if len(rows) == 1:
+        card_id = duplicate_of(rows[0].sha256, _card_of_original(catalog))
+        if card_id is not None:
+            catalog.mark_duplicate(rows[0].id, card_id)
+            return
+    spool = services.work_dir / rows[0].id
+    shutil.rmtree(spool, ignore_errors=True)
+    spool.mkdir(parents=True)
+    try:
+        recognised = _recognise(rows, profile, services, spool)
+        _register(recognised, profile, services, spool)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+
+
+def _card_of_original(catalog: CardStore) -> Callable[[str], str | None]:
+    def lookup(sha256: str) -> str | None:
+        found = catalog.find_card_by_sha256(sha256)
+        return None if found is None else found.id
+
+    return lookup
+
+
+def _recognise(rows: list[InputFileRow], profile: HotFolderProfile, services: Services, spool: Path) -> _Recognised:
+    """Copy each stored original into the spool and recognise it; quarantine what is unusable."""
+    catalog = services.catalog
+    cfg = services.settings.ocr.model_copy(
+        update={"languages": profile.languages, "read_codes": profile.separation == "barcode"}
+    )
+    files: dict[str, Path] = {}
+    for index, row in enumerate(rows):
+        catalog.set_stage(row.id, "ocr")
+        try:
+            files[row.id] = copy_to(services.blobs, row.sha256, spool / f"input-{index:05d}")
+        except BlobNotFound:
+            catalog.mark_quarantined(row.id, "the stored copy of the original is missing: drop the file again", "ocr")
+    readable = [r for r in rows if r.id in files]
+    results = list(recognize_files([files[r.id] for r in readable], cfg, services.engine, spool=spool))
+    if any(p.retry for res in results for p in res.pages):
+        raise TransientError(f"recognition could not run on every page of {rows[0].name}: will retry", stage="ocr")
+    usable: list[tuple[InputFileRow, FileResult]] = []
+    for row, result in zip(readable, results, strict=True):
+        reason = _unusable(result)
+        if reason:
+            catalog.mark_quarantined(row.id, reason, "ocr")
+        else:
+            usable.append((row, result))
+    return _Recognised([r for r, _ in usable], [res for _, res in usable], files)
+
+
+def _register(recognised: _Recognised, profile: HotFolderProfile, services: Services, spool: Path) -> None:
+    """Split the recognised pages into documents, draft and register a card for each."""
+    catalog = services.catalog
+    rows = {r.id: r for r in recognised.rows}
+    stream = [(row, result, page) for row, result in zip(recognised.rows, recognised.results) for page in result.pages]
+    marks = [PageMark(row.id, row.sha256, page.number, page.blank, page.codes) for row, _, page in stream]
+    split = split_documents(marks, profile.separation, profile.separator_value)
+    for input_id in split.empty:
+        catalog.mark_quarantined(input_id, "every page is blank or a separator sheet: nothing to archive", "ocr")
+    if not split.documents:
+        return
+    media = {row.id: res.media_type for row, res in zip(recognised.rows, recognised.results)}
+    drafts = []
+    for index, plan in enumerate(split.documents, 1):
+        pages = [(rows[stream[i][0].id], stream[i][2]) for i in plan.pages]
+        drafts.append(_draft(plan.key, pages, profile, services, spool / f"document-{index}.pdf", media, recognised.files))
+    for input_id in split.owners:
+        catalog.set_stage(input_id, "archive")
+    catalog.register_documents(drafts, split.owners)
+
+
+def _unusable(result: FileResult) -> str | None:
+    if result.error:
+        return result.error
+    if result.pages and all(p.error for p in result.pages):
+        return f"no page could be recognised: {result.pages[0].error}"
+    return None
+
+
+def _draft(
+    key: str,
+    pages: list[tuple[InputFileRow, PageResult]],
+    profile: HotFolderProfile,
+    services: Services,
+    pdf_path: Path,
+    media: dict[str, str],
+    files: dict[str, Path],
+) -> CardDraft:
+    """Classify one document, store its searchable PDF and page texts, and draft its card."""
+    blobs = services.blobs
+    texts = [page.text for _, page in pages]
+    cls = classify(services, texts, profile.kind)
+    first = pages[0][0]
+    attachments = [
+        AttachmentDraft("original", row.sha256, row.size, media.get(row.id) or "application/octet-stream", row.name)
+        for row in {row.id: row for row, _ in pages}.values()
+    ]
+    with contextlib.suppress(PermanentError):  # every page failed: no PDF to keep
+        searchable_pdf_from([(files[row.id], page) for row, page in pages], pdf_path)
+        ref = blobs.put_file(pdf_path)
+        attachments.append(AttachmentDraft("pdf", ref.sha256, ref.size, "application/pdf", f"{Path(first.name).stem}.pdf"))
+    results = [page for _, page in pages]
+    attachments.extend(page_attachments(blobs, results))
+    source = DraftSource(key, first.name, first.batch_id, profile.journal, profile.languages)
+    return draft_card(results, cls, source, attachments)
+
+
+def classify(services: Services, texts: list[str], profile_kind: str) -> Classification:
+    """Kind, fields and correspondent of a document; an unknown correspondent becomes a proposal."""
+    catalog = services.catalog
+    directory = [DirectoryEntry(o.id, o.name, o.key, o.tax_id) for o in catalog.organisations(status="accepted")]
+    cls = services.classifier.classify(texts, profile_kind, directory)
+    if cls.proposal is not None:
+        name, key, tax_id = cls.proposal
+        catalog.propose_organisation(name, key, tax_id)
+    return cls
+
+
+# --- finalising -------------------------------------------------------------------------------
+
+
+def finalize(row: InputFileRow, services: Services) -> None:
+    """Act on a committed outcome: remove the hot-folder file or move it to quarantine.
+
+    Only files from hot folders are touched, and only while they are still the file that was
+    recorded (same checksum), so a new file dropped under the same name is never lost.
+    """
+    if row.outcome == "pending":
+        return
+    root = _batch_root(row, services)
+    if root.startswith(CLI_PREFIX):
+        return
+    path = Path(row.path)
+    if not _still_the_same(path, row):
+        _close_batch_if_done(row, services)
+        return
+    profile = services.profile_for(root)
+    if row.outcome == "quarantined":
+        batch = _batch_folder_name(path, Path(root))
+        target = profile.quarantine or (Path(root) / "quarantine")
+        moved = quarantine(path, target, row.reason or "rejected", row.stage or "ingest", batch=batch)
+        log.warning("quarantined %s: %s (moved to %s)", path, row.reason, moved)
+    else:
+        path.unlink(missing_ok=True)
+        log.info("%s %s: card %s", row.outcome, path, row.card_number)
+    _remove_empty_batch_folder(path, Path(root))
+    _close_batch_if_done(row, services)
+
+
+def _still_the_same(path: Path, row: InputFileRow) -> bool:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return row.size == 0  # the link or FIFO we recorded
+    if st.st_size != row.size:
+        return False
+    try:
+        return sha256_file(path) == row.sha256
+    except OSError:
+        return False
+
+
+def _batch_root(row: InputFileRow, services: Services) -> str:
+    return services.catalog.batch_hotfolder(row.batch_id)
+
+
+def _batch_folder_name(path: Path, root: Path) -> str | None:
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        return None
+    return rel.parts[0] if len(rel.parts) > 1 else None
+
+
+def _remove_empty_batch_folder(path: Path, root: Path) -> None:
+    folder = path.parent
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()  # only succeeds when empty
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _close_batch_if_done(row: InputFileRow, services: Services) -> None:
+    catalog = services.catalog
+    rows = catalog.ledger(batch_id=row.batch_id)
+    if any(r.outcome == "pending" for r in rows):
+        return
+    root = _batch_root(row, services)
+    profile = services.profile_for(root)
+    if profile.quarantine is not None and not root.startswith(CLI_PREFIX):
+        name = _batch_folder_name(Path(row.path), Path(root)) or Path(row.path).name
+        write_batch_ledger_json(profile.quarantine, name, [ledger_entry(r) for r in rows])
+    catalog.close_batch(row.batch_id)
+
+
+def pending_ids(services: Services) -> list[str]:
+    return [r.id for r in services.catalog.pending_inputs()]
+
+
+def files_of(paths: Sequence[Path]) -> list[tuple[Path, list[Path]]]:
+    """``kartoteka ingest`` arguments as (batch root, files): a folder is one batch of its files."""
+    out: list[tuple[Path, list[Path]]] = []
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            out.append((p, list_batch_files(p)))
+        elif not is_ignored(p):
+            out.append((p, [p]))
+    return out

@@ -1,0 +1,242 @@
+"""Cards: registration with gap-free numbers, reading, and clerks' updates (``CardStore``).
+
+Registering a card archives its inputs in the same transaction; one original (by checksum)
+gets one card and one number however often it is registered. Every change of a card writes
+an audit entry and an outbox row with it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from archive.catalog.base import ARCHIVE_STAGE, FINAL_OUTCOMES, CatalogBase
+from archive.changes import plan_update
+from archive.errors import CardNotFound
+from archive.model import CardDraft, CardRow, CardView, InputFileRow, OutboxOp
+from archive.registration import created_diff, insert_card
+from archive.rows import (
+    card_row,
+    get_card_row,
+    load_attachments,
+    load_history,
+    load_pages,
+    lock_input,
+    update_input,
+)
+from archive.tables import audit, cards, input_files, outbox
+
+__all__ = ["CardStore", "SqlCards"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class CardStore(Protocol):
+    """Registration cards: numbering, reading and updating."""
+
+    def find_card_by_sha256(self, sha256: str) -> CardRow | None: ...
+
+    def register_card(self, input_id: str, draft: CardDraft, actor: str = "ingest") -> CardRow: ...
+
+    def register_cards(
+        self, input_id: str, drafts: Sequence[CardDraft], actor: str = "ingest"
+    ) -> list[CardRow]: ...
+
+    def register_documents(
+        self, drafts: Sequence[CardDraft], owners: Mapping[str, int], actor: str = "ingest"
+    ) -> list[CardRow]: ...
+
+    def get_card(self, id_or_number: str) -> CardView | None: ...
+
+    def count_cards(self) -> int: ...
+
+    def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]: ...
+
+    def update_card(self, card_id: str, changes: Mapping[str, Any], actor: str) -> CardRow: ...
+
+
+class SqlCards(CatalogBase):
+    """``CardStore`` on the catalog database."""
+
+    def find_card_by_sha256(self, sha256: str) -> CardRow | None:
+        """The card registered for the original with this checksum, if any."""
+        with self._read() as conn:
+            found = conn.execute(select(cards).where(cards.c.source_sha256 == sha256))
+            row = found.mappings().one_or_none()
+        return None if row is None else card_row(row)
+
+    def register_card(self, input_id: str, draft: CardDraft, actor: str = "ingest") -> CardRow:
+        """Register a card for an input and archive the input, in one transaction.
+
+        If the original (``draft.source_sha256``) already has a card, that card is returned and
+        no number is taken; the input becomes ``archived`` if it is the card's own input (a
+        re-run), or ``duplicate`` if another input was archived to that card.
+        """
+        return self.register_cards(input_id, [draft], actor)[0]
+
+    def register_cards(self, input_id: str, drafts: Sequence[CardDraft], actor: str = "ingest") -> list[CardRow]:
+        """Register the documents split out of one input (separator sheets), all or none.
+
+        Numbers are consecutive in document order; the input points at the first card. Each
+        draft's ``source_sha256`` is that document's own key, so a re-run registers nothing twice.
+        """
+        return self.register_documents(drafts, {input_id: 0}, actor)
+
+    def register_documents(
+        self, drafts: Sequence[CardDraft], owners: Mapping[str, int], actor: str = "ingest"
+    ) -> list[CardRow]:
+        """Register documents that come from one or more inputs (a batch split by separator sheets).
+
+        ``owners`` maps each input id to the index of the draft holding its first page; every
+        input is settled in the same transaction (``archived``, or ``duplicate`` when its card
+        already belonged to another input). Drafts whose key is already registered are reused.
+        """
+        if not drafts or not owners:
+            raise ValueError("register_documents needs drafts and their inputs")
+        for attempt in (1, 2):
+            try:
+                with self._write() as conn:
+                    return self._register(conn, drafts, owners, actor)
+            except IntegrityError:
+                # Lost a race for the same original (PostgreSQL); the retry finds its card.
+                if attempt == 2 or self.find_card_by_sha256(drafts[0].source_sha256) is None:
+                    raise
+                log.info("original %s was registered concurrently", drafts[0].source_sha256)
+        raise AssertionError("unreachable")
+
+    def _register(
+        self, conn: Connection, drafts: Sequence[CardDraft], owners: Mapping[str, int], actor: str
+    ) -> list[CardRow]:
+        sources = {input_id: lock_input(conn, input_id) for input_id in sorted(owners)}
+        first_source = sources[min(owners, key=lambda i: (owners[i], i))]
+        now = self._clock()
+        year = now.astimezone(self._tz).year
+        card_ids: list[str] = []
+        created: set[str] = set()
+        for draft in drafts:
+            existing = conn.execute(
+                select(cards.c.id).where(cards.c.source_sha256 == draft.source_sha256)
+            ).scalar_one_or_none()
+            if existing is not None:
+                card_ids.append(str(existing))
+                continue
+            card_id, number = insert_card(
+                conn,
+                draft,
+                batch_id=first_source.batch_id if draft.batch_id is None else draft.batch_id,
+                source_name=first_source.name if draft.source_name is None else draft.source_name,
+                year=year,
+                now=now,
+            )
+            _log_change(conn, card_id, actor, "created", created_diff(draft, number), now)
+            log.info("registered %s for %s", number, draft.source_sha256)
+            card_ids.append(card_id)
+            created.add(card_id)
+        for input_id, index in owners.items():
+            card_id = card_ids[index]
+            if card_id in created:
+                update_input(conn, input_id, now, outcome="archived", card_id=card_id, stage=ARCHIVE_STAGE, reason=None)
+            else:
+                _settle_input(conn, sources[input_id], card_id, now)
+        return [get_card_row(conn, c) for c in card_ids]
+
+    def get_card(self, id_or_number: str) -> CardView | None:
+        """A card by id or registration number, with pages, attachments and history."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(cards).where(
+                    or_(cards.c.id == id_or_number, cards.c.registration_number == id_or_number)
+                )
+            ).mappings().one_or_none()
+            if found is None:
+                return None
+            card = card_row(found)
+            return CardView(
+                card=card,
+                pages=load_pages(conn, card.id),
+                attachments=load_attachments(conn, card.id),
+                history=load_history(conn, card.id),
+            )
+
+    def count_cards(self) -> int:
+        """How many cards the catalog holds (for progress bars)."""
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(cards)).scalar_one())
+
+    def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]:
+        """Every card, in id order, a few at a time (for reindexing and exports)."""
+        after = ""
+        while True:
+            with self._read() as conn:
+                page = select(cards.c.id).where(cards.c.id > after).order_by(cards.c.id).limit(batch_size)
+                ids = list(conn.execute(page).scalars())
+            for card_id in ids:
+                view = self.get_card(card_id)
+                if view is not None:
+                    yield view
+            if len(ids) < batch_size:
+                return
+            after = ids[-1]
+
+    def update_card(self, card_id: str, changes: Mapping[str, Any], actor: str) -> CardRow:
+        """Change a card (see ``archive.changes.UPDATABLE``), with an audit entry and an outbox
+        row. Changes that change nothing write nothing."""
+        with self._write() as conn:
+            locked = conn.execute(
+                select(cards)
+                .where(or_(cards.c.id == card_id, cards.c.registration_number == card_id))
+                .with_for_update()
+            ).mappings().one_or_none()
+            if locked is None:
+                raise CardNotFound(f"no card has id or number {card_id}")
+            card = card_row(locked)
+            plan = plan_update(card, changes)
+            if plan.empty:
+                return card
+            now = self._clock()
+            conn.execute(
+                update(cards).where(cards.c.id == card.id).values(**plan.values, updated_at=now)
+            )
+            _log_change(conn, card.id, actor, "updated", plan.diff, now)
+            log.info("%s updated %s: %s", actor, card.registration_number, ", ".join(plan.diff))
+            return get_card_row(conn, card.id)
+
+
+def _settle_input(conn: Connection, source: InputFileRow, card_id: str, now: datetime) -> None:
+    """Point an input at the existing card of its original: archived once, else duplicate."""
+    if source.outcome in FINAL_OUTCOMES and source.card_id == card_id:
+        return
+    archived_elsewhere = conn.execute(
+        select(func.count())
+        .select_from(input_files)
+        .where(
+            input_files.c.card_id == card_id,
+            input_files.c.outcome == "archived",
+            input_files.c.id != source.id,
+        )
+    ).scalar_one()
+    outcome = "duplicate" if archived_elsewhere else "archived"
+    update_input(conn, source.id, now, outcome=outcome, card_id=card_id, stage=ARCHIVE_STAGE, reason=None)
+    log.info("input %s is %s of existing card %s", source.id, outcome, card_id)
+
+
+def _log_change(
+    conn: Connection,
+    card_id: str,
+    actor: str,
+    action: str,
+    diff: Mapping[str, Any],
+    now: datetime,
+    op: OutboxOp = "upsert",
+) -> None:
+    """Write the audit entry and the outbox row that go with every change of a card."""
+    conn.execute(
+        audit.insert().values(card_id=card_id, at=now, actor=actor, action=action, changes=dict(diff))
+    )
+    conn.execute(outbox.insert().values(card_id=card_id, op=op, created_at=now))
