@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 
 #: Batches ingested from the command line: their files are never moved or deleted.
 CLI_PREFIX = "cli:"
+#: Batches uploaded over HTTP, and retries of quarantined inputs: no hot-folder file to act on.
+API_PREFIX = "api:"
+RETRY_PREFIX = "retry:"
+NOT_IN_A_HOT_FOLDER = (CLI_PREFIX, API_PREFIX, RETRY_PREFIX)
 
 Enqueue = Callable[[str], object]
 
@@ -143,13 +147,13 @@ def _batch_group(
     row: InputFileRow, root: Path, profile: HotFolderProfile, services: Services, *, pending_only: bool = True
 ) -> list[InputFileRow]:
     """The inputs processed together with ``row``: itself, or its batch folder's in separator mode."""
-    folder = _batch_folder_name(Path(row.path), root)
+    folder = batch_folder_name(Path(row.path), root)
     if profile.separation == "file" or folder is None:
         return [row]
     rows = [
         r
         for r in services.catalog.ledger(batch_id=row.batch_id)
-        if _batch_folder_name(Path(r.path), root) == folder and (r.outcome == "pending" or not pending_only)
+        if batch_folder_name(Path(r.path), root) == folder and (r.outcome == "pending" or not pending_only)
     ]
     return sorted(rows, key=lambda r: natural_key(str(Path(r.path).relative_to(root))))
 
@@ -298,13 +302,16 @@ def finalize(row: InputFileRow, services: Services) -> None:
     root = _batch_root(row, services)
     if root.startswith(CLI_PREFIX):
         return
+    if root.startswith((API_PREFIX, RETRY_PREFIX)):
+        _close_batch_if_done(row, services)  # close the batch, touch no files
+        return
     path = Path(row.path)
     if not _still_the_same(path, row):
         _close_batch_if_done(row, services)
         return
     profile = services.profile_for(root)
     if row.outcome == "quarantined":
-        batch = _batch_folder_name(path, Path(root))
+        batch = batch_folder_name(path, Path(root))
         target = profile.quarantine or (Path(root) / "quarantine")
         moved = quarantine(path, target, row.reason or "rejected", row.stage or "ingest", batch=batch)
         log.warning("quarantined %s: %s (moved to %s)", path, row.reason, moved)
@@ -334,7 +341,8 @@ def _batch_root(row: InputFileRow, services: Services) -> str:
     return services.catalog.batch_hotfolder(row.batch_id)
 
 
-def _batch_folder_name(path: Path, root: Path) -> str | None:
+def batch_folder_name(path: Path, root: Path) -> str | None:
+    """The batch folder (first folder under the hot folder) a file is in, or None for a loose file."""
     try:
         rel = path.relative_to(root)
     except ValueError:
@@ -359,8 +367,8 @@ def _close_batch_if_done(row: InputFileRow, services: Services) -> None:
         return
     root = _batch_root(row, services)
     profile = services.profile_for(root)
-    if profile.quarantine is not None and not root.startswith(CLI_PREFIX):
-        name = _batch_folder_name(Path(row.path), Path(root)) or Path(row.path).name
+    if profile.quarantine is not None and not root.startswith(NOT_IN_A_HOT_FOLDER):
+        name = batch_folder_name(Path(row.path), Path(root)) or Path(row.path).name
         write_batch_ledger_json(profile.quarantine, name, [ledger_entry(r) for r in rows])
     catalog.close_batch(row.batch_id)
 

@@ -75,8 +75,11 @@ def _check_kind(services: Services, kind: str) -> None:
         raise InvalidChange(f"{kind!r} is not a configured kind; one of: {', '.join(known.ids)}")
 
 
-def correct(services: Services, card: str, correction: Correction, actor: str) -> Verified:
-    """Apply a clerk's correction and mark the card verified."""
+def correct(
+    services: Services, card: str, correction: Correction, actor: str, *, expected_version: int | None = None
+) -> Verified:
+    """Apply a clerk's correction and mark the card verified; with ``expected_version``, only if
+    nobody changed the card since that version (StaleVersion otherwise)."""
     current = _card(services, card)
     columns: dict[str, Any] = {}
     fields: dict[str, ExtractedField | None] = {}
@@ -96,14 +99,14 @@ def correct(services: Services, card: str, correction: Correction, actor: str) -
         fields["correspondent"] = ExtractedField(correction.correspondent, 1.0) if correction.correspondent else None
     if correction.title is not None:
         columns["title"] = correction.title
-    return _verify(services, current, columns, fields, actor)
+    return _verify(services, current, columns, fields, actor, expected_version)
 
 
-def accept(services: Services, card: str, actor: str) -> Verified:
+def accept(services: Services, card: str, actor: str, *, expected_version: int | None = None) -> Verified:
     """Confirm a card as it is and mark it verified."""
     current = _card(services, card)
     _check_kind(services, current.kind)
-    return _verify(services, current, {}, {"kind": ExtractedField(current.kind, 1.0)}, actor)
+    return _verify(services, current, {}, {"kind": ExtractedField(current.kind, 1.0)}, actor, expected_version)
 
 
 def _card(services: Services, card: str) -> CardRow:
@@ -113,12 +116,17 @@ def _card(services: Services, card: str) -> CardRow:
 
 
 def _verify(
-    services: Services, card: CardRow, columns: dict[str, Any], fields: dict[str, ExtractedField | None], actor: str
+    services: Services,
+    card: CardRow,
+    columns: dict[str, Any],
+    fields: dict[str, ExtractedField | None],
+    actor: str,
+    expected_version: int | None = None,
 ) -> Verified:
     """Write the correction with status verified, learn the correspondent, retrain if due."""
     catalog = services.catalog
     changes = {**columns, "fields": fields, "status": "verified", "review_reasons": ()}
-    updated = catalog.update_card(card.id, changes, actor)
+    updated = catalog.update_card(card.id, changes, actor, expected_version=expected_version)
     if updated.correspondent and org_key(updated.correspondent):
         catalog.save_organisation(updated.correspondent, org_key(updated.correspondent), _tax_id(updated))
     return Verified(updated, services.classifier.retrain(catalog))

@@ -50,7 +50,10 @@ class SearchParams:
         if self.correspondent:
             from search.analysis import analyze_text
 
-            found.append(FieldFilter("correspondent", analyze_text(self.correspondent)))
+            words = analyze_text(self.correspondent)
+            if not words:
+                raise QueryError(f"correspondent {self.correspondent!r} has no word to look for")
+            found.append(FieldFilter("correspondent", words))
         ranges = (DateRange("registered", self.start, self.end),) if self.start or self.end else ()
         return tuple(found), ranges
 

@@ -124,8 +124,14 @@ class Services:
         return self._part("profiles", lambda: {str(p.path.resolve()): p for p in self.settings.profiles()})
 
     def profile_for(self, hotfolder: str) -> HotFolderProfile:
-        """The profile of a batch's hot folder; CLI batches and unknown folders get the default."""
-        found = self.profiles.get(hotfolder)
+        """The profile of a batch's hot folder; CLI batches and unknown folders get the default.
+
+        Uploads and retries (``api:<folder>``, ``retry:api:<folder>`` …) use the profile of the
+        hot folder they name."""
+        key = hotfolder
+        while key.startswith(("retry:", "api:")):
+            key = key.split(":", 1)[1]
+        found = self.profiles.get(key)
         if found is not None:
             return found
         return HotFolderProfile(path=Path(hotfolder), languages=self.settings.ocr.languages)

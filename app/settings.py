@@ -56,6 +56,11 @@ class Settings(BaseModel):
     sweep_seconds: float = Field(60.0, gt=0)
     #: The office's time zone: it decides the year in registration numbers.
     timezone: str = "UTC"
+    #: Where the HTTP API listens (``kartoteka serve`` and ``kartoteka run``).
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8000, ge=0, le=65535)
+    #: Largest upload the API accepts, in MiB; a larger one is refused while it streams (413).
+    http_max_upload_mb: int = Field(200, ge=1)
 
     @property
     def catalog_url(self) -> str:

@@ -14,6 +14,11 @@ __all__ = [
     "InputNotFound",
     "InvalidChange",
     "InvalidCursor",
+    "NameTaken",
+    "StaleVersion",
+    "TokenNotFound",
+    "UserNotFound",
+    "WebhookNotFound",
 ]
 
 
@@ -45,6 +50,41 @@ class InvalidCursor(PermanentError):
     """A paging cursor that this catalog did not hand out (or one for another listing)."""
 
     code = "invalid-cursor"
+
+
+class StaleVersion(PermanentError):
+    """The card changed since the caller read it (``If-Match`` names an older version)."""
+
+    code = "stale-version"
+
+    def __init__(self, message: str, *, current: int, stage: str = "") -> None:
+        super().__init__(message, stage=stage)
+        #: the card's version now: the caller reads the card again and reapplies its change
+        self.current = current
+
+
+class NameTaken(PermanentError):
+    """An API token or account with this name exists already."""
+
+    code = "name-taken"
+
+
+class TokenNotFound(PermanentError):
+    """No API token has this id or name."""
+
+    code = "token-not-found"
+
+
+class UserNotFound(PermanentError):
+    """No account has this id or name."""
+
+    code = "user-not-found"
+
+
+class WebhookNotFound(PermanentError):
+    """No webhook has this id."""
+
+    code = "webhook-not-found"
 
 
 class BlobNotFound(PermanentError):

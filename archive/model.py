@@ -27,6 +27,20 @@ __all__ = [
     "CardRow",
     "CardStatus",
     "CardView",
+    "DELIVERY_STATUSES",
+    "DeliveryRow",
+    "DeliveryStatus",
+    "EVENT_TOPICS",
+    "EventRow",
+    "EventTopic",
+    "SessionRow",
+    "TOKEN_SCOPES",
+    "TokenRow",
+    "TokenScope",
+    "USER_ROLES",
+    "UserRole",
+    "UserRow",
+    "WebhookRow",
     "ExtractedField",
     "FieldValue",
     "InputFileRow",
@@ -51,7 +65,19 @@ OutboxOp = Literal["upsert", "delete"]
 OrganisationStatus = Literal["accepted", "proposed"]
 FieldValue = str | int | float | bool | None
 
+#: What the change feed reports (``archive.tables.EVENT_TOPICS`` holds the same).
+EventTopic = Literal["card.registered", "card.changed", "card.deleted", "file.quarantined"]
+#: An API token's scope and a person's role; ``app.principals`` gives them their permissions
+#: (the names are repeated here because the archive cannot import the application layer).
+TokenScope = Literal["read", "write", "admin"]
+UserRole = Literal["clerk", "operator", "administrator"]
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+EVENT_TOPICS: tuple[EventTopic, ...] = get_args(EventTopic)
+TOKEN_SCOPES: tuple[TokenScope, ...] = get_args(TokenScope)
+USER_ROLES: tuple[UserRole, ...] = get_args(UserRole)
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = get_args(DeliveryStatus)
 CARD_STATUSES: tuple[CardStatus, ...] = get_args(CardStatus)
 ATTACHMENT_ROLES: tuple[AttachmentRole, ...] = get_args(AttachmentRole)
 PAGE_SOURCES: tuple[PageSource, ...] = get_args(PageSource)
@@ -249,6 +275,8 @@ class CardRow:
     updated_at: datetime
     #: why the card is in the review queue (empty once a clerk has dealt with it)
     review_reasons: tuple[ReviewReason, ...] = ()
+    #: 1 at registration, +1 with every update that changed something (an ETag for If-Match)
+    version: int = 1
 
 
 @dataclass(frozen=True)
@@ -321,3 +349,100 @@ class OrganisationRow:
     card_id: str | None
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One entry of the change feed: ``seq`` orders the feed in commit order.
+
+    ``data`` is a small payload: ``registration_number`` for card events, ``changed`` (the
+    changed field names) and ``version`` for ``card.changed``, ``reason`` for ``card.deleted``,
+    and ``input``, ``batch``, ``path``, ``reason``, ``stage`` for ``file.quarantined``.
+    """
+
+    seq: int
+    topic: EventTopic
+    card_id: str | None
+    input_id: str | None
+    at: datetime
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class TokenRow:
+    """An API token as stored: only the SHA-256 of its secret is kept."""
+
+    id: str
+    name: str
+    scope: TokenScope
+    token_hash: str = field(repr=False)
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A person's account; ``password_hash`` is an Argon2 hash string."""
+
+    id: str
+    name: str
+    role: UserRole
+    password_hash: str = field(repr=False)
+    created_at: datetime
+    disabled_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A web session; ``id`` is the SHA-256 of the secret the browser holds."""
+
+    id: str = field(repr=False)
+    user_id: str
+    csrf_token: str = field(repr=False)
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class WebhookRow:
+    """A registered receiver: the topics it wants and how far its deliveries are planned."""
+
+    id: str
+    url: str
+    secret: str = field(repr=False)
+    topics: tuple[EventTopic, ...]
+    created_at: datetime
+    disabled_at: datetime | None
+    #: the last event seq already turned into deliveries (or passed over as another topic)
+    cursor: int
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    """One event to deliver to one webhook, with its attempts so far and the event itself."""
+
+    id: int
+    hook_id: str
+    event_seq: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    event: EventRow | None = None

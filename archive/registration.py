@@ -54,6 +54,7 @@ def insert_card(
             created_at=now,
             updated_at=now,
             review_reasons=reasons_to_json(draft.review_reasons),
+            version=1,
         )
     )
     _insert_pages_and_attachments(conn, card_id, draft)

@@ -68,10 +68,15 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any]) -> 
         result = conn.execute(sqlite.insert(table).values(dict(values)).on_conflict_do_nothing())
         return result.rowcount == 1
     if name == "postgresql":
-        result = conn.execute(
-            postgresql.insert(table).values(dict(values)).on_conflict_do_nothing()
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT with (implicit) RETURNING,
+        # which SQLAlchemy adds for a table with a serial primary key.
+        inserted = conn.execute(
+            postgresql.insert(table)
+            .values(dict(values))
+            .on_conflict_do_nothing()
+            .returning(*table.primary_key.columns)
         )
-        return result.rowcount == 1
+        return inserted.first() is not None
     try:
         with conn.begin_nested():
             conn.execute(table.insert().values(dict(values)))
@@ -182,6 +187,7 @@ def card_row(m: RowMapping) -> CardRow:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         review_reasons=reasons_from_json(m["review_reasons"]),
+        version=int(m["version"]),
     )
 
 

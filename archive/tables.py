@@ -30,18 +30,28 @@ from sqlalchemy import (
     text,
 )
 
+from archive.model import DELIVERY_STATUSES, EVENT_TOPICS, TOKEN_SCOPES, USER_ROLES
+
 __all__ = [
     "UtcDateTime",
+    "api_tokens",
     "attachments",
     "audit",
     "batches",
     "cards",
+    "event_counter",
+    "events",
     "input_files",
     "journal_counters",
+    "login_failures",
     "metadata",
     "organisations",
     "outbox",
     "pages",
+    "sessions",
+    "users",
+    "webhook_deliveries",
+    "webhooks",
 ]
 
 NAMING_CONVENTION = {
@@ -159,6 +169,8 @@ cards = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     # [{code, message, field}, …]: why the card needs a clerk (classify.model.ReviewReason)
     Column("review_reasons", JSON(), nullable=True),
+    # 1 at registration, +1 with every update that changes something (ETag / If-Match)
+    Column("version", Integer(), nullable=False, server_default=text("1")),
     UniqueConstraint("journal", "year", "seq"),
     CheckConstraint("status IN ('registered', 'needs review', 'verified')", name="status"),
     CheckConstraint("seq > 0", name="seq_positive"),
@@ -247,4 +259,123 @@ organisations = Table(
     CheckConstraint("status IN ('accepted', 'proposed')", name="status"),
     Index(None, "tax_id"),
     Index(None, "status"),
+)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+# -- the change feed --------------------------------------------------------------------------
+
+#: Every creation, change and deletion of a card, and every quarantined file, in commit order.
+#: ``seq`` comes from ``event_counter`` (not an autoincrement: see ``archive.events``). Card and
+#: input ids are plain: an event outlives the card it reports.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("topic", String(32), nullable=False),
+    Column("card_id", String(36), nullable=True),
+    Column("input_id", String(36), nullable=True),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("data", JSON(), nullable=False),
+    CheckConstraint(_one_of("topic", EVENT_TOPICS), name="topic"),
+    Index(None, "card_id"),
+)
+
+#: One row (id 1): the last ``events.seq`` handed out.
+event_counter = Table(
+    "event_counter",
+    metadata,
+    Column("id", Integer(), primary_key=True, autoincrement=False),
+    Column("value", BigInteger(), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)
+
+# -- accounts ---------------------------------------------------------------------------------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("scope", String(16), nullable=False),
+    # SHA-256 hex of the secret (see app/accounts.py for why a fast hash is right here)
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    CheckConstraint(_one_of("scope", TOKEN_SCOPES), name="scope"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    _id(),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    CheckConstraint(_one_of("role", USER_ROLES), name="role"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # SHA-256 hex of the session secret: the cookie's value is never stored
+    Column("id", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Index(None, "user_id"),
+    Index(None, "expires_at"),
+)
+
+#: Failed logins by key (``name:…`` or ``client:…``), for rate limiting; old rows are pruned.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    _serial_id(),
+    Column("key", String(255), nullable=False),
+    Column("failed_at", UtcDateTime(), nullable=False),
+    Index(None, "key", "failed_at"),
+    Index(None, "failed_at"),
+)
+
+# -- webhooks ---------------------------------------------------------------------------------
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    _id(),
+    Column("url", Text(), nullable=False),
+    # kept as given: signing a delivery (HMAC-SHA256) needs the secret itself
+    Column("secret", String(255), nullable=False),
+    Column("topics", JSON(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("disabled_at", UtcDateTime(), nullable=True),
+    # the last events.seq already turned into deliveries (or skipped as another topic)
+    Column("cursor", BigInteger(), nullable=False),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _serial_id(),
+    Column("hook_id", String(36), ForeignKey("webhooks.id"), nullable=False),
+    Column("event_seq", BigInteger(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("last_status", Integer(), nullable=True),
+    Column("last_error", Text(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("hook_id", "event_seq"),
+    CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+    Index(None, "status", "next_attempt_at"),
 )

@@ -41,6 +41,11 @@ def _safe_name(name: str) -> str:
     return cleaned if cleaned not in {"", ".", ".."} else "_"
 
 
+def quarantine_folder(quarantine_dir: Path, batch: str | None = None) -> Path:
+    """Where a file of ``batch`` (a batch folder's name, or None for a loose file) is quarantined."""
+    return quarantine_dir / _safe_name(batch) if batch else quarantine_dir
+
+
 def _candidate_names(name: str) -> Iterator[str]:
     yield name
     stem, dot, suffix = name.rpartition(".")
@@ -174,7 +179,7 @@ def quarantine(
     original then stays where it was.
     """
     when = now if now is not None else datetime.now(UTC)
-    folder = quarantine_dir / _safe_name(batch) if batch else quarantine_dir
+    folder = quarantine_folder(quarantine_dir, batch)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         target = _reserve(folder, path.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,6 +57,12 @@ class OcrConfig(BaseModel):
     #: (bench/results/ocr-quick-engines.md). "tesseract": the tesseract program, one process per
     #: page (ocr/tesseract.py; no extra package). "tesserocr": in this process, as
     #: fast, but a Tesseract crash ends the process and the timeout misses layout analysis.
-    engine: Literal["tesseract", "tesserocr", "tesserocr-workers"] = "tesserocr-workers"
+    #: "scripted": no recognition at all; each page answers from ``script_file`` by the QR code
+    #: printed on it (ocr/fake.py), for tests and integrators' rehearsals. Never the default.
+    engine: Literal["tesseract", "tesserocr", "tesserocr-workers", "scripted"] = "tesserocr-workers"
+    #: The "scripted" engine's JSON script (``ScriptedEngine.from_file``):
+    #: ``{"pages": {"<QR key>": {"text": ..., "confidence": 0.95, "fail": "unreadable", "delay": 0.5}},
+    #: "unknown": {...}}``. Ignored by the other engines.
+    script_file: Path | None = None
     #: Path of the tesseract program.
     tesseract_cmd: str = "tesseract"

@@ -1,8 +1,18 @@
-"""Recognition errors, placed in the shared tree (ingest/errors.py)."""
+"""Recognition errors, placed in the shared tree (ingest/errors.py), and the words they carry
+for a page past its time limit or a crashed engine (the real engines and the scripted one say
+the same, so tests and people read one message)."""
 
 from __future__ import annotations
 
 from ingest.errors import ConfigurationError, PermanentError, TransientError
+
+#: A page the engine crashed on (a worker process died): permanent, the same page would crash again.
+PAGE_CRASHED = "Tesseract crashed on this page (its worker process died): the page cannot be read"
+
+
+def page_timed_out(timeout: float) -> str:
+    """The message of a page that took longer than its ``timeout`` seconds."""
+    return f"Tesseract took longer than {timeout:g} s on this page"
 
 
 class UnreadablePage(PermanentError):

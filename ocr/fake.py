@@ -27,6 +27,10 @@ as the real engines report them (ocr/tesseract.py, ocr/worker_engine.py):
 
 Failures and ``delay`` apply to ``recognize()``; ``orientation()`` always answers. The engine
 keeps no module state; its counters live on the instance and are safe to read from any thread.
+
+Settings choose it like the real engines (``ocr.engine = "scripted"`` with ``ocr.script_file``,
+a JSON script read by ``ScriptedEngine.from_file``), so a ``kartoteka`` process runs on it too:
+the service tests and integrators' rehearsals.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ import numpy as np
 import pikepdf
 
 from ocr.engine import Orientation
-from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
+from ocr.errors import PAGE_CRASHED, EngineFailed, EngineMissing, UnreadablePage, page_timed_out
 from ocr.hocr import parse_words
 from ocr.model import PageText
 
@@ -137,9 +141,14 @@ class ScriptedEngine:
 
     @classmethod
     def from_file(cls, path: Path) -> ScriptedEngine:
-        """An engine from a JSON file: ``{"pages": {key: {"text": ..., ...}}, "unknown": {...}}``."""
+        """An engine from a JSON file: ``{"pages": {key: {"text": ..., ...}}, "unknown": {...}}``.
+
+        Raises OSError when it cannot be read, ValueError when it is not such a script.
+        """
         data = json.loads(path.read_text(encoding="utf-8"))
-        pages = {str(key): _script(value) for key, value in dict(data.get("pages", {})).items()}
+        if not isinstance(data, dict) or not isinstance(data.get("pages", {}), dict):
+            raise ValueError('a script is a JSON object {"pages": {key: {"text": ...}}, "unknown": {...}}')
+        pages = {str(key): _script(value) for key, value in data.get("pages", {}).items()}
         unknown = data.get("unknown")
         return cls(pages, unknown=_script(unknown) if unknown is not None else None)
 
@@ -215,18 +224,16 @@ class ScriptedEngine:
             raise EngineFailed("the OCR engine could not run (scripted)", stage="ocr")
         if fail == "hang":
             self._released.wait(timeout)
-            # the words of ocr/tesseract.py and ocr/worker_engine.py for a page past its limit
-            raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr")
+            raise UnreadablePage(page_timed_out(timeout), stage="ocr")  # as the real engines say
         if fail == "crash":
-            # the words of ocr/worker_engine.py when its worker process dies on a page
-            raise UnreadablePage(
-                "Tesseract crashed on this page (its worker process died): the page cannot be read", stage="ocr"
-            )
+            raise UnreadablePage(PAGE_CRASHED, stage="ocr")  # ocr/worker_engine.py's dead worker
 
 
 def _script(data: Mapping[str, Any]) -> PageScript:
+    if not isinstance(data, Mapping) or not isinstance(data.get("text", ""), str):
+        raise ValueError(f"a page script is an object with a text, not {data!r}"[:200])
     return PageScript(
-        text=str(data["text"]),
+        text=str(data.get("text", "")),
         confidence=float(data.get("confidence", 0.95)),
         rotation=None if data.get("rotation") is None else int(data["rotation"]),
         fail=data.get("fail"),

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from ocr.engine import Orientation
-from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
+from ocr.errors import EngineFailed, EngineMissing, UnreadablePage, page_timed_out
 from ocr.hocr import parse_words
 from ocr.model import PageText
 
@@ -122,7 +122,7 @@ class TesseractEngine:
                 args, stdin=subprocess.DEVNULL, capture_output=True, env=self._env, timeout=timeout, check=False
             )
         except subprocess.TimeoutExpired as e:
-            raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr") from e
+            raise UnreadablePage(page_timed_out(timeout), stage="ocr") from e
         except FileNotFoundError as e:
             raise EngineMissing(f"tesseract not found ({self.cmd!r})") from e
         except OSError as e:

@@ -45,7 +45,7 @@ import numpy as np
 import pikepdf
 
 from ocr.engine import Orientation
-from ocr.errors import EngineFailed, EngineMissing, UnreadablePage
+from ocr.errors import EngineFailed, EngineMissing, UnreadablePage, page_timed_out
 from ocr.hocr import HocrLine, parse_hocr, parse_words
 from ocr.model import PageText
 
@@ -190,7 +190,7 @@ class TesserocrEngine:
                 raise EngineFailed("Tesseract ran out of memory", stage="ocr") from e
             if not done:
                 if time.monotonic() - started >= timeout:
-                    raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr")
+                    raise UnreadablePage(page_timed_out(timeout), stage="ocr")
                 raise UnreadablePage("Tesseract could not read this page", stage="ocr")
             try:
                 text = api.GetUTF8Text()

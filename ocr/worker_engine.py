@@ -22,7 +22,7 @@ import numpy as np
 
 from ingest.errors import PipelineError
 from ocr.engine import Orientation
-from ocr.errors import EngineFailed, UnreadablePage
+from ocr.errors import PAGE_CRASHED, EngineFailed, UnreadablePage, page_timed_out
 from ocr.model import PageText
 
 log = logging.getLogger(__name__)
@@ -133,14 +133,11 @@ class WorkerEngine:
                 worker.conn.send((method, kwargs))
                 if not worker.conn.poll(timeout + GRACE):
                     worker.kill()
-                    raise UnreadablePage(f"Tesseract took longer than {timeout:g} s on this page", stage="ocr")
+                    raise UnreadablePage(page_timed_out(timeout), stage="ocr")
                 status, value = worker.conn.recv()
             except (EOFError, OSError, BrokenPipeError) as e:
                 worker.kill()
-                raise UnreadablePage(
-                    "Tesseract crashed on this page (its worker process died): the page cannot be read",
-                    stage="ocr",
-                ) from e
+                raise UnreadablePage(PAGE_CRASHED, stage="ocr") from e
             self._give_back(worker)
             if status == "error":
                 raise value

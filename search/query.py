@@ -79,11 +79,24 @@ class FieldFilter:
     prefix: bool = False
 
 
+#: The dates both backends can hold (tantivy keeps nanoseconds since 1970 in 64 bits: up to
+#: 2262). A bound outside is moved inside: no card is registered before or after them, so the
+#: range matches the same cards and never fails (``--to 2999-12-31`` means "until now").
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+
+
 @dataclass(frozen=True, slots=True)
 class DateRange:
     field: str  # registered or doc_date
     start: date | None  # inclusive
     end: date | None  # inclusive
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, min(max(value, EARLIEST), LATEST))
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ def clean_env(data_dir: Path, **settings: str) -> dict[str, str]:
     """This process's environment without any KARTOTEKA_* setting, then a data dir and ``settings``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KARTOTEKA_")}
     env["KARTOTEKA_DATA_DIR"] = str(data_dir)
+    # `kartoteka run` serves the API: on a free port, so services side by side never collide.
+    env["KARTOTEKA_HTTP_PORT"] = "0"
     env.update(settings)
     return env
 

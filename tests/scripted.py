@@ -17,13 +17,17 @@ Use a ``separator_value`` there, or ``plain_page()`` pages (no code: the engine'
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+
+from ocr.fake import PageScript
 
 #: A4 at 150 dpi
 A4_150 = (1240, 1754)
@@ -132,4 +136,18 @@ def write_tiff(path: Path, pages: Sequence[PageSpec], *, dpi: int = DPI) -> Path
     """A multi-page TIFF (CCITT G4), one page per key or page image, in order."""
     first, *rest = [_image(p) for p in pages]
     first.save(path, "TIFF", save_all=True, append_images=rest, compression="group4", dpi=(dpi, dpi))
+    return path
+
+
+def write_script(path: Path, pages: Mapping[str, PageScript | str], *, unknown: PageScript | str | None = None) -> Path:
+    """The JSON script of ``ScriptedEngine.from_file`` (``ocr.engine = "scripted"``,
+    ``ocr.script_file``), for a ``kartoteka`` subprocess; a plain string is a page's text."""
+
+    def plain(script: PageScript | str) -> dict[str, object]:
+        return dataclasses.asdict(PageScript(script) if isinstance(script, str) else script)
+
+    data: dict[str, object] = {"pages": {key: plain(script) for key, script in pages.items()}}
+    if unknown is not None:
+        data["unknown"] = plain(unknown)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
     return path

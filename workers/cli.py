@@ -30,6 +30,10 @@ COMMANDS = {
     "search": "workers.search_commands",
     "reindex": "workers.search_commands",
     "review": "workers.review_command",
+    "serve": "workers.serve_command",
+    "token": "workers.account_commands",
+    "user": "workers.account_commands",
+    "export": "workers.export_command",
 }
 
 

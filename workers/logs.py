@@ -15,7 +15,7 @@ from app.context import current_item
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        out = {
+        out: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
@@ -24,6 +24,9 @@ class JsonFormatter(logging.Formatter):
         item = current_item.get()
         if item:
             out["item"] = item
+        request = getattr(record, "request", None)  # the API's per-request fields (extra=)
+        if isinstance(request, dict):
+            out["request"] = request
         if record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         return json.dumps(out, ensure_ascii=False)

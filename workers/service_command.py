@@ -2,8 +2,10 @@
 
 One process: the hot-folder watcher, an in-process dramatiq worker, a recovery sweep that
 re-enqueues unfinished work from the catalog at start-up and every ``sweep_seconds``, and the
-index feed (app/indexing.py) that brings the search index up to date with the catalog.
-SIGTERM or Ctrl-C stops it cleanly; SIGKILL loses nothing (the catalog is the source of truth).
+index feed (app/indexing.py) that brings the search index up to date with the catalog, and the
+HTTP API (workers/api/) on ``KARTOTEKA_HTTP_HOST``:``KARTOTEKA_HTTP_PORT``, sharing the same
+Services. SIGTERM or Ctrl-C stops it cleanly; SIGKILL loses nothing (the catalog is the source
+of truth). A port already in use stops the start with one line (exit status 3).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from app.settings import Settings
 from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from ingest.profile import HotFolderProfile
+from workers.api.app import create_app
+from workers.api.server import ApiServer, bind
 from workers.broker import Dispatcher, declare_actors, make_broker
 from workers.exitcodes import ExitCode
 
@@ -67,6 +71,7 @@ def _thread(target: Callable[[threading.Event], None], stop: threading.Event, na
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     profiles = _hot_folders(settings)
+    sock = bind(settings.http_host, settings.http_port)  # a port in use stops the start (exit 3)
     services = Services(settings)
     # Built now: a missing Tesseract or language pack stops the start, not the first file.
     log.info("recognition engine: %s", services.engine.name)
@@ -76,8 +81,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     actors = declare_actors(broker, services, on_done=lambda i: dispatcher_ref[0].done(i))
     dispatcher = Dispatcher(actors.process.send)
     dispatcher_ref.append(dispatcher)
+    api = ApiServer(create_app(settings, services, enqueue=dispatcher.enqueue), sock)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=250)
     stop = _stop_on_signals()
+    api.start()
 
     def on_ready(candidate: Candidate) -> None:
         pipeline.intake_candidate(candidate, services, dispatcher.enqueue)
@@ -96,6 +103,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 log.warning("recovery sweep skipped: %s", e)
     finally:
         stop.set()
+        api.stop()
         watch_thread.join(timeout=15)
         feed_thread.join(timeout=30)
         worker.stop(timeout=10_000)

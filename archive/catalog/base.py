@@ -49,6 +49,10 @@ class CatalogBase:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.engine.url.render_as_string(hide_password=True)!r})"
 
+    def now(self) -> datetime:
+        """The catalog's clock: the time it stamps on what it writes (tests set it)."""
+        return self._clock()
+
     def _read(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine)
 

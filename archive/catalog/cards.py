@@ -1,8 +1,9 @@
-"""Cards: registration with gap-free numbers, reading, and clerks' updates (``CardStore``).
+"""Cards: registration with gap-free numbers, reading, clerks' updates and deletion (``CardStore``).
 
 Registering a card archives its inputs in the same transaction; one original (by checksum)
 gets one card and one number however often it is registered. Every change of a card writes
-an audit entry and an outbox row with it.
+an audit entry, an outbox row (for the search index) and a change-feed event
+(``archive.events``) with it; each change raises the card's ``version`` by one.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from archive.catalog.base import ARCHIVE_STAGE, FINAL_OUTCOMES, CatalogBase
 from archive.changes import plan_update
-from archive.errors import CardNotFound
+from archive.errors import CardNotFound, StaleVersion
+from archive.events import NewEvent, append_events
 from archive.model import CardDraft, CardRow, CardView, InputFileRow, OutboxOp
 from archive.registration import created_diff, insert_card
 from archive.rows import (
@@ -29,7 +31,7 @@ from archive.rows import (
     lock_input,
     update_input,
 )
-from archive.tables import audit, cards, input_files, outbox
+from archive.tables import attachments, audit, cards, input_files, organisations, outbox, pages
 
 __all__ = ["CardStore", "SqlCards"]
 
@@ -58,7 +60,16 @@ class CardStore(Protocol):
 
     def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]: ...
 
-    def update_card(self, card_id: str, changes: Mapping[str, Any], actor: str) -> CardRow: ...
+    def update_card(
+        self,
+        card_id: str,
+        changes: Mapping[str, Any],
+        actor: str,
+        *,
+        expected_version: int | None = None,
+    ) -> CardRow: ...
+
+    def delete_card(self, card_id: str, actor: str, reason: str) -> CardRow: ...
 
 
 class SqlCards(CatalogBase):
@@ -119,7 +130,8 @@ class SqlCards(CatalogBase):
         year = now.astimezone(self._tz).year
         card_ids: list[str] = []
         created: set[str] = set()
-        for draft in drafts:
+        feed: list[NewEvent] = []
+        for index, draft in enumerate(drafts):
             existing = conn.execute(
                 select(cards.c.id).where(cards.c.source_sha256 == draft.source_sha256)
             ).scalar_one_or_none()
@@ -138,12 +150,15 @@ class SqlCards(CatalogBase):
             log.info("registered %s for %s", number, draft.source_sha256)
             card_ids.append(card_id)
             created.add(card_id)
+            owner = min((i for i, at in owners.items() if at == index), default=first_source.id)
+            feed.append(NewEvent("card.registered", card_id, owner, {"registration_number": number}))
         for input_id, index in owners.items():
             card_id = card_ids[index]
             if card_id in created:
                 update_input(conn, input_id, now, outcome="archived", card_id=card_id, stage=ARCHIVE_STAGE, reason=None)
             else:
                 _settle_input(conn, sources[input_id], card_id, now)
+        append_events(conn, feed, now)
         return [get_card_row(conn, c) for c in card_ids]
 
     def get_card(self, id_or_number: str) -> CardView | None:
@@ -184,28 +199,85 @@ class SqlCards(CatalogBase):
                 return
             after = ids[-1]
 
-    def update_card(self, card_id: str, changes: Mapping[str, Any], actor: str) -> CardRow:
-        """Change a card (see ``archive.changes.UPDATABLE``), with an audit entry and an outbox
-        row. Changes that change nothing write nothing."""
+    def update_card(
+        self,
+        card_id: str,
+        changes: Mapping[str, Any],
+        actor: str,
+        *,
+        expected_version: int | None = None,
+    ) -> CardRow:
+        """Change a card (see ``archive.changes.UPDATABLE``), with an audit entry, an outbox row
+        and a ``card.changed`` event, and raise its version by one. Changes that change nothing
+        write nothing (and keep the version).
+
+        ``expected_version`` is the version the caller read (``If-Match``): if the card has
+        another one now, ``StaleVersion`` is raised and nothing is written. The check runs under
+        the card's row lock, in the transaction that writes the change.
+        """
         with self._write() as conn:
-            locked = conn.execute(
-                select(cards)
-                .where(or_(cards.c.id == card_id, cards.c.registration_number == card_id))
-                .with_for_update()
-            ).mappings().one_or_none()
-            if locked is None:
-                raise CardNotFound(f"no card has id or number {card_id}")
-            card = card_row(locked)
+            card = _lock_card(conn, card_id)
+            if expected_version is not None and card.version != expected_version:
+                raise StaleVersion(
+                    f"card {card.registration_number} is at version {card.version}, not"
+                    f" {expected_version}: read it again and reapply the change",
+                    current=card.version,
+                )
             plan = plan_update(card, changes)
             if plan.empty:
                 return card
             now = self._clock()
+            version = card.version + 1
             conn.execute(
-                update(cards).where(cards.c.id == card.id).values(**plan.values, updated_at=now)
+                update(cards).where(cards.c.id == card.id).values(**plan.values, version=version, updated_at=now)
             )
             _log_change(conn, card.id, actor, "updated", plan.diff, now)
+            data = {"registration_number": card.registration_number, "changed": sorted(plan.diff), "version": version}
+            append_events(conn, [NewEvent("card.changed", card.id, None, data)], now)
             log.info("%s updated %s: %s", actor, card.registration_number, ", ".join(plan.diff))
             return get_card_row(conn, card.id)
+
+    def delete_card(self, card_id: str, actor: str, reason: str) -> CardRow:
+        """Remove a card (by id or number) with its pages and attachment rows; return it as it was.
+
+        The blobs stay (content-addressed, they may be shared). The card's audit entries stay
+        too (``audit`` keeps plain card ids) and gain a ``deleted`` entry with the reason; the
+        outbox gets a ``delete`` row so the search index drops the card, and the feed a
+        ``card.deleted`` event. Inputs archived to the card keep their outcome but lose the
+        link (``card_id`` is a foreign key) and say why in ``reason``; a directory entry that
+        names it as its source forgets it. Its number is never given again.
+        """
+        if not reason.strip():
+            raise ValueError("deleting a card needs a reason")
+        with self._write() as conn:
+            card = _lock_card(conn, card_id)
+            now = self._clock()
+            note = f"card {card.registration_number} was deleted by {actor}: {reason}"
+            conn.execute(
+                update(input_files).where(input_files.c.card_id == card.id).values(card_id=None, reason=note, updated_at=now)
+            )
+            conn.execute(update(organisations).where(organisations.c.card_id == card.id).values(card_id=None))
+            conn.execute(delete(pages).where(pages.c.card_id == card.id))
+            conn.execute(delete(attachments).where(attachments.c.card_id == card.id))
+            conn.execute(delete(cards).where(cards.c.id == card.id))
+            diff = {"registration_number": {"old": card.registration_number, "new": None}, "reason": {"old": None, "new": reason}}
+            _log_change(conn, card.id, actor, "deleted", diff, now, op="delete")
+            data = {"registration_number": card.registration_number, "reason": reason}
+            append_events(conn, [NewEvent("card.deleted", card.id, None, data)], now)
+            log.info("%s deleted %s: %s", actor, card.registration_number, reason)
+            return card
+
+
+def _lock_card(conn: Connection, card_id: str) -> CardRow:
+    """The card with this id or number, locked for the rest of the transaction."""
+    locked = conn.execute(
+        select(cards)
+        .where(or_(cards.c.id == card_id, cards.c.registration_number == card_id))
+        .with_for_update()
+    ).mappings().one_or_none()
+    if locked is None:
+        raise CardNotFound(f"no card has id or number {card_id}")
+    return card_row(locked)
 
 
 def _settle_input(conn: Connection, source: InputFileRow, card_id: str, now: datetime) -> None:

@@ -19,6 +19,7 @@ from archive.catalog.base import FINAL_OUTCOMES, CatalogBase
 from archive.catalog.paging import rows_after
 from archive.cursors import batch_position, ledger_position
 from archive.errors import BatchNotFound
+from archive.events import NewEvent, append_events
 from archive.model import OUTCOMES, BatchSummary, InputFileRow, Outcome
 from archive.rows import (
     batch_select,
@@ -228,7 +229,11 @@ class SqlIntake(CatalogBase):
             return get_input_row(conn, input_id)
 
     def mark_quarantined(self, input_id: str, reason: str, stage: str) -> InputFileRow:
-        """Record that an input cannot be archived, with a reason a person can act on."""
+        """Record that an input cannot be archived, with a reason a person can act on.
+
+        When the outcome becomes quarantined (not when a quarantined input gets a new reason), a
+        ``file.quarantined`` event joins the change feed in the same transaction.
+        """
         with self._write() as conn:
             row = lock_input(conn, input_id)
             if row.outcome in FINAL_OUTCOMES:
@@ -237,9 +242,11 @@ class SqlIntake(CatalogBase):
                     input_id, row.outcome, row.card_id, reason,
                 )  # fmt: skip
                 return row
-            update_input(
-                conn, input_id, self._clock(), outcome="quarantined", reason=reason, stage=stage, card_id=None
-            )
+            now = self._clock()
+            update_input(conn, input_id, now, outcome="quarantined", reason=reason, stage=stage, card_id=None)
+            if row.outcome != "quarantined":
+                data = {"input": input_id, "batch": row.batch_id, "path": row.path, "reason": reason, "stage": stage}
+                append_events(conn, [NewEvent("file.quarantined", None, input_id, data)], now)
             return get_input_row(conn, input_id)
 
     def pending_inputs(self) -> list[InputFileRow]:

@@ -35,6 +35,14 @@ TABLES = {
     "audit",
     "outbox",
     "organisations",
+    "events",
+    "event_counter",
+    "api_tokens",
+    "users",
+    "sessions",
+    "login_failures",
+    "webhooks",
+    "webhook_deliveries",
 }
 
 
@@ -65,7 +73,7 @@ def _schema(engine: Engine) -> dict[str, set[str]]:
 
 def test_upgrade_creates_every_table_and_reaches_head(db_engine: Engine) -> None:
     assert TABLES <= set(inspect(db_engine).get_table_names())
-    assert current_revision(db_engine) == head_revision() == "0003"
+    assert current_revision(db_engine) == head_revision() == "0004"
     require_current_schema(db_engine)
 
 
@@ -248,5 +256,86 @@ def test_0003_downgrade_joins_the_reasons_back_into_fields(db_url: str) -> None:
         assert fields["legacy"]["review_reasons"]["value"] == LEGACY
         assert "review_reasons" not in fields["plain"]
         assert current_revision(engine) == "0002"
+    finally:
+        engine.dispose()
+
+
+# -- 0004: the change feed (backfilled), card versions, accounts, webhooks ---------------------
+
+_NEW_IN_0004 = {"events", "event_counter", "api_tokens", "users", "sessions", "login_failures", "webhooks",
+                "webhook_deliveries"}  # fmt: skip
+_INPUTS = table(
+    "input_files",
+    *(column(name) for name in ("id", "batch_id", "path", "name", "sha256", "size", "outcome", "stage", "card_id")),
+    *(column(name, DateTime(timezone=True)) for name in ("created_at", "updated_at")),
+)  # fmt: skip
+
+
+def _at_0003_with_cards(db_url: str) -> Engine:
+    """Three cards registered at 10:00, 09:00 and 11:00 (ids in another order), one with its input."""
+    engine = make_engine(db_url)
+    upgrade(engine, "0003")
+    day = datetime(2026, 3, 2, tzinfo=timezone.utc)
+    with transaction(engine, write=True) as conn:
+        conn.execute(_BATCHES.insert().values(id="b", hotfolder="/in", name="n", created_at=day))
+        for card_id, seq, hour in (("c-a", 2, 10), ("c-b", 1, 9), ("c-c", 3, 11)):
+            when = day.replace(hour=hour)
+            conn.execute(
+                _CARDS.insert().values(
+                    id=card_id, registration_number=f"ВХ-2026-{seq:06d}", journal="ВХ", year=2026, seq=seq,
+                    kind="letter", title="t", page_count=1, status="registered", source_sha256=f"{seq:064x}",
+                    batch_id="b", registered_at=when, created_at=when, updated_at=when, fields={},
+                )
+            )  # fmt: skip
+        conn.execute(_INPUTS.insert().values(id="in-b", batch_id="b", path="/in/b.pdf", name="b.pdf",
+                                             sha256="1" * 64, size=1, outcome="archived", stage="archive",
+                                             card_id="c-b", created_at=day, updated_at=day))  # fmt: skip
+    return engine
+
+
+def test_0004_gives_existing_cards_version_1_and_a_registered_event_each(db_url: str) -> None:
+    engine = _at_0003_with_cards(db_url)
+    try:
+        upgrade(engine)
+
+        catalog = Catalog(engine)
+        feed = catalog.events_after(0, 100)
+        assert [(e.seq, e.topic, e.card_id) for e in feed] == [
+            (1, "card.registered", "c-b"), (2, "card.registered", "c-a"), (3, "card.registered", "c-c"),
+        ]  # fmt: skip
+        assert feed[0].data == {"registration_number": "ВХ-2026-000001"}
+        assert feed[0].input_id == "in-b" and feed[1].input_id is None
+        assert feed[0].at == datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+        assert catalog.last_event_seq() == 3
+        card = catalog.get_card("c-a")
+        assert card is not None and card.card.version == 1
+
+        updated = catalog.update_card("c-a", {"title": "new"}, "clerk:x", expected_version=1)
+        assert updated.version == 2
+        assert [e.seq for e in catalog.events_after(3, 100)] == [4]
+    finally:
+        engine.dispose()
+
+
+def test_0004_on_an_empty_catalog_starts_the_feed_at_zero(db_engine: Engine) -> None:
+    catalog = Catalog(db_engine)
+    assert catalog.last_event_seq() == 0 and catalog.events_after(0, 10) == []
+
+
+def test_0004_downgrade_drops_the_feed_accounts_and_versions(db_url: str) -> None:
+    engine = _at_0003_with_cards(db_url)
+    try:
+        upgrade(engine)
+        Catalog(engine).add_token("accounting", "read", "a" * 64)
+
+        _downgrade(engine, "0003")
+
+        assert current_revision(engine) == "0003"
+        assert not _NEW_IN_0004 & set(inspect(engine).get_table_names())
+        assert "version" not in {c["name"] for c in inspect(engine).get_columns("cards")}
+        with engine.connect() as conn:
+            assert sorted(conn.execute(select(_CARDS.c.id)).scalars()) == ["c-a", "c-b", "c-c"]
+        upgrade(engine)  # and up again: the backfill runs afresh
+        assert [e.card_id for e in Catalog(engine).events_after(0, 10)] == ["c-b", "c-a", "c-c"]
     finally:
         engine.dispose()

@@ -6,12 +6,14 @@ import json
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ocr.fake import PageScript
 from tests.processes import EXE, clean_env, count_inputs
-
+from tests.scripted import write_script
 
 
 @dataclass
@@ -38,6 +40,11 @@ class Service:
         return clean_env(
             self.root / "data", KARTOTEKA_SETTINGS=str(self.settings_file), KARTOTEKA_SWEEP_SECONDS="2", **self.extra_env
         )
+
+    def use_script(self, pages: Mapping[str, PageScript | str], *, unknown: PageScript | str | None = None) -> None:
+        """Recognise with the scripted engine (ocr/fake.py): each page answers as its QR key's script."""
+        script = write_script(self.root / "script.json", pages, unknown=unknown)
+        self.extra_env.update(KARTOTEKA_OCR_ENGINE="scripted", KARTOTEKA_OCR_SCRIPT_FILE=str(script))
 
     def write_settings(self) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
@@ -85,6 +92,18 @@ class Service:
         """How many input files the catalog has recorded (no process start-up)."""
         return count_inputs(self.root / "data")
 
+    def decided(self) -> int:
+        """How many recorded input files have an outcome (no process start-up)."""
+        return count_inputs(self.root / "data", decided_only=True)
+
+    def card_texts(self) -> dict[str, list[str]]:
+        """Every card's page texts by card id, read from the catalog in this process."""
+        from app.services import open_catalog
+        from app.settings import load_settings
+
+        catalog = open_catalog(load_settings(self.env()), migrate=False)
+        return {view.card.id: [page.text for page in view.pages] for view in catalog.iter_cards()}
+
     def log(self) -> str:
         path = self.root / "service.log"
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
@@ -95,7 +114,7 @@ class Service:
             assert self.proc is None or self.proc.poll() is None, f"service exited: {self.log()[-3000:]}"
             if predicate():
                 return
-            time.sleep(0.3)
+            time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}; log tail:\n{self.log()[-3000:]}")
 
     def inbox_files(self) -> list[Path]:

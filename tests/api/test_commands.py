@@ -1,0 +1,163 @@
+"""The command line around the API: ``kartoteka serve``, ``run`` serving the same API, ``token``,
+``user`` and ``export``, as separate processes."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import httpx
+import pytest
+
+from tests import scripted as S
+from tests.processes import EXE, clean_env
+
+LISTENING = re.compile(r"HTTP API on (http://\S+?)/api/v1")
+
+
+def _kartoteka(data: Path, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(EXE), *args], input=stdin, env=clean_env(data, **env), capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+
+
+def _wait_for_url(proc: subprocess.Popen[str], log: Path, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = LISTENING.search(log.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return found.group(1)
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.1)
+    raise AssertionError("the API did not start: " + log.read_text())
+
+
+def _start(data: Path, log: IO[str], *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([str(EXE), *args], env=clean_env(data, **env), stdout=log, stderr=log, text=True)
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    yield int(sock.getsockname()[1])
+    sock.close()
+
+
+def test_tokens_are_created_listed_and_revoked_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    created = _kartoteka(data, "token", "create", "--name", "accounting", "--scope", "read")
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert secret.startswith("kt_") and "\n" not in secret and "shown only now" in created.stderr
+    listed = json.loads(_kartoteka(data, "token", "list", "--json").stdout)["tokens"]
+    assert [(t["name"], t["scope"], t["revoked_at"]) for t in listed] == [("accounting", "read", None)]
+    assert secret not in json.dumps(listed) and "hash" not in json.dumps(listed)
+    assert _kartoteka(data, "token", "revoke", "accounting").returncode == 0
+    assert json.loads(_kartoteka(data, "token", "list", "--json").stdout)["tokens"][0]["revoked_at"]
+    missing = _kartoteka(data, "token", "revoke", "nobody")
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 1
+
+
+def test_accounts_are_added_with_a_password_from_stdin(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = _kartoteka(data, "user", "add", "anna", "--role", "clerk", "--password-stdin", stdin="a long enough secret\n")
+    assert added.returncode == 0, added.stderr
+    users = json.loads(_kartoteka(data, "user", "list", "--json").stdout)["users"]
+    assert [(u["name"], u["role"]) for u in users] == [("anna", "clerk")] and "password" not in json.dumps(users)
+    short = _kartoteka(data, "user", "passwd", "anna", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "at least" in short.stderr
+    assert _kartoteka(data, "user", "passwd", "anna", "--password-stdin", stdin="another long secret\n").returncode == 0
+    taken = _kartoteka(data, "user", "add", "anna", "--role", "operator", "--password-stdin", stdin="a long enough secret\n")
+    assert taken.returncode == 1
+
+
+def test_serve_answers_until_sigterm_then_exits_cleanly(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    secret = _kartoteka(data, "token", "create", "--name", "reader", "--scope", "read").stdout.strip()
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        proc = _start(data, log, "serve", KARTOTEKA_HTTP_PORT="0", KARTOTEKA_LOG_FORMAT="json")
+        try:
+            url = _wait_for_url(proc, log_path)
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as client:
+                assert client.get("/health").json() == {"status": "ok"}
+                assert client.get("/api/v1/ledger").json() == {"files": [], "next_cursor": None}
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+    (request,) = [line for line in lines if line["logger"] == "workers.api.requests" and "/api/v1/ledger" in line["message"]]
+    assert "200" in request["message"] and "token:reader" in request["message"]
+
+
+def test_serve_on_a_port_in_use_is_one_line_and_status_3(tmp_path: Path, busy_port: int) -> None:
+    done = _kartoteka(tmp_path / "data", "serve", KARTOTEKA_HTTP_PORT=str(busy_port))
+    assert done.returncode == 3
+    assert done.stderr.startswith("kartoteka: cannot listen on") and done.stderr.count("\n") == 1
+
+
+def test_run_serves_the_api_over_the_archive_it_fills(tmp_path: Path) -> None:
+    data, inbox = tmp_path / "data", tmp_path / "inbox"
+    inbox.mkdir()
+    script = S.write_script(tmp_path / "script.json", {"memo": "СЛУЖЕБНАЯ ЗАПИСКА № 45 о закупке бумаги"})
+    env = {"KARTOTEKA_INBOX": str(inbox), "KARTOTEKA_HTTP_PORT": "0", "KARTOTEKA_OCR_ENGINE": "scripted",
+           "KARTOTEKA_OCR_SCRIPT_FILE": str(script), "KARTOTEKA_OCR_DPI": str(S.DPI)}  # fmt: skip
+    secret = _kartoteka(data, "token", "create", "--name", "reader", "--scope", "read").stdout.strip()
+    log_path = tmp_path / "run.log"
+    with log_path.open("w") as log:
+        proc = _start(data, log, "run", **env)
+        try:
+            url = _wait_for_url(proc, log_path)
+            S.write_png(inbox / "memo.png", "memo")
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as client:
+                deadline = time.monotonic() + 60
+                while not (found := client.get("/api/v1/search", params={"q": "закупке"}).json())["total"]:
+                    assert time.monotonic() < deadline, log_path.read_text()
+                    time.sleep(0.2)
+            assert found["hits"][0]["registration_number"].startswith("ВХ-")
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=60) == 0, log_path.read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def test_run_on_a_port_in_use_is_one_line_and_status_3(tmp_path: Path, busy_port: int) -> None:
+    inbox = tmp_path / "inbox"
+    done = _kartoteka(tmp_path / "data", "run", KARTOTEKA_INBOX=str(inbox), KARTOTEKA_HTTP_PORT=str(busy_port),
+                      KARTOTEKA_OCR_ENGINE="scripted", KARTOTEKA_OCR_SCRIPT_FILE=str(S.write_script(tmp_path / "s.json", {})))  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "cannot listen on" in done.stderr and done.stderr.strip().count("\n") == 0
+
+
+def test_http_settings_come_from_the_environment() -> None:
+    from app.settings import load_settings
+
+    settings = load_settings({"KARTOTEKA_DATA_DIR": "/d", "KARTOTEKA_HTTP_HOST": "0.0.0.0", "KARTOTEKA_HTTP_PORT": "8080",
+                              "KARTOTEKA_HTTP_MAX_UPLOAD_MB": "50"})  # fmt: skip
+    assert (settings.http_host, settings.http_port, settings.http_max_upload_mb) == ("0.0.0.0", 8080, 50)
+    default = load_settings({"KARTOTEKA_DATA_DIR": "/d"})
+    assert (default.http_host, default.http_port, default.http_max_upload_mb) == ("127.0.0.1", 8000, 200)
+
+
+def test_search_and_card_start_without_importing_the_web_stack() -> None:
+    import sys
+
+    code = (
+        "import sys; from workers.cli import build_parser; build_parser('search'); build_parser('card');"
+        "print(sorted(m for m in ('fastapi', 'uvicorn', 'starlette', 'argon2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,102 @@
+"""Uploads over HTTP: scans in one request become one batch, are processed as hot-folder files
+are, found by search and downloaded; a refused upload (too large, a bad name) stores nothing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests import scripted as S
+from tests.api.conftest import MakeApi, Running
+
+ACT = "АКТ СВЕРКИ взаимных расчётов за март 2026 года между ТОО «Альфа-Строй» и АО «Бета»"
+MiB = 1024 * 1024
+
+
+def _scan(tmp_path: Path, key: str) -> bytes:
+    return S.write_png(tmp_path / f"{key}.png", key).read_bytes()
+
+
+def _wait_for(client: httpx.Client, batch: str, count: int) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 60
+    while True:
+        files = client.get("/api/v1/ledger", params={"batch": batch}).json()["files"]
+        if len(files) == count and all(f["outcome"] != "pending" for f in files):
+            return list(files)
+        assert time.monotonic() < deadline, files
+        time.sleep(0.1)
+
+
+def _counts(client: httpx.Client) -> tuple[int, int]:
+    ledger = client.get("/api/v1/ledger", params={"limit": "1000"}).json()["files"]
+    batches = client.get("/api/v1/batches", params={"limit": "1000"}).json()["batches"]
+    return len(ledger), len(batches)
+
+
+def test_an_upload_becomes_cards_found_by_search_and_downloaded(make_api: MakeApi, tmp_path: Path) -> None:
+    api = make_api({"memo": "СЛУЖЕБНАЯ ЗАПИСКА"}, later={"act": ACT, "letter": "Письмо о поставке цемента"})
+    files = [("files", ("акт сверки.png", _scan(tmp_path, "act"), "image/png")),
+             ("files", ("letter.png", _scan(tmp_path, "letter"), "image/png"))]  # fmt: skip
+    with api.client("write") as client:
+        answer = client.post("/api/v1/uploads", files=files)
+        assert answer.status_code == 202, answer.text
+        receipt = answer.json()
+        assert [f["outcome"] for f in receipt["files"]] == ["pending", "pending"]
+        assert receipt["files"][0]["path"].endswith("/акт сверки.png")
+        done = _wait_for(client, receipt["batch"], 2)
+        assert [f["outcome"] for f in done] == ["archived", "archived"]
+        found = client.get("/api/v1/search", params={"q": "акт сверки расчётов"}).json()
+        (hit,) = found["hits"]
+        assert hit["card"] == done[0]["card"]
+        pdf = client.get(f"/api/v1/cards/{hit['card']}/pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+        original = client.get(f"/api/v1/cards/{hit['card']}/original")
+        assert original.content == (tmp_path / "act.png").read_bytes()
+        assert client.get(f"/api/v1/batches/{receipt['batch']}").json()["counts"]["archived"] == 2
+
+
+def test_an_upload_over_the_limit_is_a_413_and_stores_nothing(make_api: MakeApi, tmp_path: Path) -> None:
+    api = make_api({"memo": "СЛУЖЕБНАЯ ЗАПИСКА"}, http_max_upload_mb=1)
+    big = b"\x89PNG" + bytes(3 * MiB)
+    with api.client("write") as client:
+        before = _counts(client)
+        declared = client.post("/api/v1/uploads", files=[("files", ("big.png", big, "image/png"))])
+        assert declared.status_code == 413 and declared.json()["code"] == "upload-too-large"
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while it streams
+            yield b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n\r\n"
+            for _ in range(3):
+                yield bytes(MiB)
+            yield b"\r\n--b--\r\n"
+
+        streamed = client.post("/api/v1/uploads", content=chunks(),
+                               headers={"Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
+        assert streamed.status_code == 413, streamed.text
+        assert _counts(client) == before
+    assert not any((api.archive.data_dir / "work" / "uploads").glob("*/*"))
+
+
+def test_a_file_name_with_a_path_or_an_unknown_profile_is_refused(api: Running, tmp_path: Path) -> None:
+    scan = _scan(tmp_path, "memo")
+    with api.client("write") as client:
+        before = _counts(client)
+        traversal = client.post("/api/v1/uploads", files=[("files", ("../../etc/cron.d/x", scan, "image/png"))])
+        profile = client.post("/api/v1/uploads", files=[("files", ("a.png", scan, "image/png"))], data={"profile": "nowhere"})
+        empty = client.post("/api/v1/uploads", data={"profile": "x"})
+        assert _counts(client) == before
+    assert traversal.status_code == 422 and traversal.json()["code"] == "invalid-upload"
+    assert profile.status_code == 422 and "nowhere" in profile.json()["detail"]
+    assert empty.status_code == 422
+
+
+def test_an_upload_needs_the_ingest_permission(api: Running, tmp_path: Path) -> None:
+    scan = _scan(tmp_path, "memo")
+    with api.client("clerk") as clerk, api.client("operator") as operator:
+        refused = clerk.post("/api/v1/uploads", files=[("files", ("a.png", scan, "image/png"))])
+        assert refused.status_code == 403
+        taken = operator.post("/api/v1/uploads", files=[("files", ("a.png", scan, "image/png"))])
+        assert taken.status_code == 202, taken.text

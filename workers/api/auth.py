@@ -1,0 +1,96 @@
+"""Who is calling: an API token (``Authorization: Bearer …``) or a person's session cookie.
+
+``Require(permission)`` is the dependency every protected route declares (the auth matrix test
+finds it in the route table): 401 with ``WWW-Authenticate`` when nobody is signed in (or the
+token is unknown or revoked), 403 when the caller lacks the permission. A request signed in by
+cookie that may change something (POST, PUT, PATCH, DELETE) must also carry the session's CSRF
+token in ``X-CSRF-Token``; a token-authenticated one need not (a browser never sends tokens
+on its own).
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from app import accounts
+from app.principals import Permission, Principal
+from workers.api.deps import ServicesDep
+from workers.api.problems import ApiProblem
+from workers.api.requestlog import ACTOR_KEY
+
+__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "Caller", "Require", "authenticate", "session_cookie"]
+
+SESSION_COOKIE = "kartoteka_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer = HTTPBearer(auto_error=False, description="An API token (`kartoteka token create`).")
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="A person's session (`POST /api/v1/session`)."
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    #: the session's CSRF token when signed in by cookie; None for a token
+    csrf_token: str | None = None
+    #: the session cookie's secret, for signing out
+    session: str | None = None
+
+
+def authenticate(
+    request: Request,
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    cookie: Annotated[str | None, Depends(session_cookie)],
+) -> Caller | None:
+    """The caller, or None when anonymous. A token that is given but unknown is refused (401)
+    rather than treated as anonymous, so a revoked token never falls back to a cookie."""
+    caller: Caller | None = None
+    if credentials is not None:
+        principal = accounts.principal_for_token(services, credentials.credentials)
+        if principal is None:
+            raise ApiProblem(401, "invalid-token", "the API token is unknown or revoked")
+        caller = Caller(principal)
+    elif cookie:
+        found = accounts.principal_for_session(services, cookie)
+        if found is not None:
+            caller = Caller(found[0], csrf_token=found[1], session=cookie)
+    if caller is not None:
+        setattr(request.state, ACTOR_KEY, caller.principal.actor)
+    return caller
+
+
+class Require:
+    """A dependency that lets a caller with ``permission`` through (any signed-in caller for None)."""
+
+    def __init__(self, permission: Permission | None) -> None:
+        self.permission = permission
+
+    def __call__(self, request: Request, caller: Annotated[Caller | None, Depends(authenticate)]) -> Principal:
+        if caller is None:
+            raise ApiProblem(401, "unauthenticated", "sign in: send an API token as 'Authorization: Bearer …'")
+        if self.permission is not None and not caller.principal.may(self.permission):
+            raise ApiProblem(403, "forbidden", f"{caller.principal.actor} lacks the {self.permission!r} permission")
+        if caller.csrf_token is not None and request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not hmac.compare_digest(sent.encode(), caller.csrf_token.encode()):
+                raise ApiProblem(403, "csrf-token-mismatch", f"a signed-in change needs the session's {CSRF_HEADER} header")
+        return caller.principal
+
+    def __repr__(self) -> str:
+        return f"Require({self.permission!r})"
+
+
+#: The caller of a route that needs the permission, as a parameter type.
+Reader = Annotated[Principal, Depends(Require("read"))]
+Reviewer = Annotated[Principal, Depends(Require("review"))]
+Ingester = Annotated[Principal, Depends(Require("ingest"))]
+Administrator = Annotated[Principal, Depends(Require("admin"))]
+SignedIn = Annotated[Principal, Depends(Require(None))]

@@ -1,0 +1,78 @@
+"""``kartoteka serve``: the HTTP API alone (the distributed mode's API process).
+
+uvicorn serves ``workers.api.app.create_app(settings)`` on ``KARTOTEKA_HTTP_HOST``:``KARTOTEKA_HTTP_PORT``
+(127.0.0.1:8000). SIGTERM or Ctrl-C lets open requests finish and exits with status 0; a port
+already in use is one line on stderr and exit status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from app.services import Services
+from app.settings import Settings
+from workers.exitcodes import ExitCode
+
+if TYPE_CHECKING:
+    from app.uploads import Enqueue
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("serve", help="serve the HTTP API (/api/v1) until SIGTERM or Ctrl-C")
+    p.add_argument("--host", help="listen on this address (else KARTOTEKA_HTTP_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="listen on this port (else KARTOTEKA_HTTP_PORT, 8000)")
+    p.set_defaults(run=serve, log_level="INFO")
+
+
+def stop_event() -> threading.Event:
+    """An event SIGTERM and SIGINT set (the main thread's handlers)."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def _enqueue(settings: Settings, services: Services) -> Enqueue | None:
+    """Uploads go to the workers through the broker; without one they wait for the recovery
+    sweep of a ``kartoteka run`` on the same data."""
+    if not settings.broker_url:
+        log.info("no broker URL: uploaded files wait for the recovery sweep of `kartoteka run`")
+        return None
+    from workers.broker import declare_actors, make_broker
+
+    return declare_actors(make_broker(settings.broker_url), services).process.send
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from workers.api.server import ApiServer, bind
+
+    host = args.host or settings.http_host
+    port = settings.http_port if args.port is None else args.port
+    sock = bind(host, port)  # first: a port in use is the one line printed, before anything loads
+    from workers.api.app import create_app
+
+    services = Services(settings)
+    server = ApiServer(create_app(settings, services, enqueue=_enqueue(settings, services)), sock)
+    stop = stop_event()
+    server.start()
+    try:
+        while not stop.wait(1.0):
+            if not server.running:
+                log.error("the HTTP server stopped on its own")
+                return ExitCode.TRY_AGAIN
+    finally:
+        server.stop()
+        services.close()
+    return ExitCode.OK
