@@ -125,8 +125,10 @@ def card_json(view: CardView) -> dict[str, Any]:
 
 
 def ledger_entry(row: InputFileRow) -> dict[str, object]:
-    """One ledger line as the command-line contract prints it."""
+    """One ledger line as the command-line contract prints it; ``input`` is the row's id (what
+    ``POST /api/v1/inputs/{input}/retry`` takes)."""
     return {
+        "input": row.id,
         "path": row.path,
         "sha256": row.sha256,
         "batch": row.batch_id,

@@ -35,6 +35,7 @@ __all__ = [
     "reject_organisation",
     "retrain",
     "review_queue",
+    "review_summary",
 ]
 
 #: ``fields`` names that also set a column of the card.
@@ -63,6 +64,23 @@ def review_queue(services: Services, limit: int | None = None) -> list[CardRow]:
     if limit is not None and limit < 1:
         raise InvalidChange(f"a limit is 1 or more, not {limit}")
     return services.catalog.review_queue(limit=limit)
+
+
+def review_summary(card: CardRow) -> dict[str, Any]:
+    """A card in the review queue as ``kartoteka review list --json`` and ``GET /api/v1/review``
+    show it: what a clerk needs to decide, without pages or history."""
+    kind = card.fields.get("kind")
+    return {
+        "card": card.id,
+        "registration_number": card.registration_number,
+        "registered_at": card.registered_at.isoformat(),
+        "kind": card.kind,
+        "kind_confidence": kind.confidence if kind else None,
+        "title": card.title,
+        "correspondent": card.correspondent,
+        "status": card.status,
+        "review_reasons": [r.as_json() for r in card.review_reasons],
+    }
 
 
 def kinds(services: Services) -> KindSet:

@@ -61,6 +61,14 @@ class Settings(BaseModel):
     http_port: int = Field(8000, ge=0, le=65535)
     #: Largest upload the API accepts, in MiB; a larger one is refused while it streams (413).
     http_max_upload_mb: int = Field(200, ge=1)
+    #: ``/metrics`` without credentials (for a Prometheus on a trusted network); else it needs
+    #: the ``admin`` permission like any other operation.
+    metrics_public: bool = False
+    #: Whether this process (``kartoteka run`` or ``serve``) posts webhook deliveries. Only one
+    #: process per catalog should: on one machine a lock file in data_dir already lets one send
+    #: at a time; processes on several machines sharing one catalog must set this to false in
+    #: all but one (the catalog hands out due deliveries without a lease).
+    webhooks_sender: bool = True
 
     @property
     def catalog_url(self) -> str:

@@ -30,14 +30,19 @@ from urllib.parse import urlsplit
 
 from app.changes import ChangeEvent
 from app.services import Services
-from archive.errors import InvalidChange
+from archive.errors import InvalidChange, WebhookNotFound
 from archive.model import DeliveryRow, WebhookRow
 
 __all__ = [
     "MAX_AGE",
+    "DeliveryPage",
     "Post",
     "WebhookSender",
     "backoff",
+    "delivery_log",
+    "disable_webhook",
+    "get_webhook",
+    "list_webhooks",
     "register_webhook",
     "sign",
     "verify_signature",
@@ -67,6 +72,38 @@ def register_webhook(
         raise InvalidChange("a webhook needs at least one topic")
     key = secret or secrets.token_urlsafe(32)
     return services.catalog.add_webhook(url, key, topics, from_seq=0 if from_start else None)
+
+
+def list_webhooks(services: Services) -> list[WebhookRow]:
+    """Every webhook, disabled ones too, oldest first."""
+    return services.catalog.list_webhooks()
+
+
+def get_webhook(services: Services, hook_id: str) -> WebhookRow:
+    found = services.catalog.get_webhook(hook_id)
+    if found is None:
+        raise WebhookNotFound(f"no webhook has id {hook_id!r}")
+    return found
+
+
+def disable_webhook(services: Services, hook_id: str) -> WebhookRow:
+    """Stop delivering to a hook; its delivery log stays."""
+    return services.catalog.disable_webhook(hook_id)
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: list[DeliveryRow]
+    #: pass as ``after`` for the next page; None on the last page
+    next_cursor: str | None
+
+
+def delivery_log(services: Services, hook_id: str, *, after: int | None = None, limit: int = 100) -> DeliveryPage:
+    """A hook's deliveries in the order they were planned, each with its attempts so far."""
+    get_webhook(services, hook_id)
+    rows = services.catalog.deliveries(hook_id, limit=limit, after=after)
+    more = len(rows) == limit and bool(rows)
+    return DeliveryPage(rows, str(rows[-1].id) if more else None)
 
 
 def sign(secret: str, body: bytes, timestamp: int) -> str:

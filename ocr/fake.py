@@ -36,26 +36,23 @@ the service tests and integrators' rehearsals.
 from __future__ import annotations
 
 import html
-import io
 import json
 import math
 import threading
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import cv2
 import numpy as np
-import pikepdf
 
 from ocr.engine import Orientation
 from ocr.errors import PAGE_CRASHED, EngineFailed, EngineMissing, UnreadablePage, page_timed_out
-from ocr.hocr import parse_words
+from ocr.hocr import hocr_document, parse_words
 from ocr.model import PageText
+from ocr.textpdf import page_pdf
 
 Failure = Literal["unreadable", "engine", "hang", "crash"]
 
@@ -72,6 +69,8 @@ DECODE_SIDES = (1000, 2000)
 DEFAULT_LANGUAGES = frozenset({"eng", "kaz", "osd", "rus"})
 #: The message of a page with no script and no ``unknown`` default.
 NO_SCRIPT = "no script for this page"
+#: The searchable-PDF page's Producer.
+PRODUCER = "kartoteka (scripted engine)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +295,7 @@ def page_text(text: str, confidence: float, gray: np.ndarray, dpi: int) -> PageT
     lines = layout(text, w, h)
     hocr = _hocr(lines, confidence, w, h, dpi)
     words = parse_words(hocr)  # as the real engines do: the words are what the hOCR says
-    return PageText(text=text, words=words, hocr=hocr, pdf=_page_pdf(gray, dpi, lines))
+    return PageText(text=text, words=words, hocr=hocr, pdf=page_pdf(gray, dpi, hocr, None, producer=PRODUCER))
 
 
 def layout(text: str, width: int, height: int) -> list[Line]:
@@ -336,14 +335,13 @@ def _hocr(lines: list[Line], confidence: float, width: int, height: int, dpi: in
             )
         body.append("     </span>")
     area = _bbox(_union([b for line in lines for _, b in line])) if lines else _bbox((0, 0, width, height))
-    return (
-        _HOCR_HEAD
-        + f"  <div class='ocr_page' id='page_1' title='image \"\"; bbox 0 0 {width} {height}; ppageno 0; scan_res {dpi} {dpi}'>\n"
+    return hocr_document(
+        f"  <div class='ocr_page' id='page_1' title='image \"\"; bbox 0 0 {width} {height}; ppageno 0; scan_res {dpi} {dpi}'>\n"
         + f"   <div class='ocr_carea' id='block_1_1' title=\"{area}\">\n"
         + f"    <p class='ocr_par' id='par_1_1' title=\"{area}\">\n"
         + "".join(line + "\n" for line in body)
-        + "    </p>\n   </div>\n  </div>\n"
-        + _HOCR_TAIL
+        + "    </p>\n   </div>\n  </div>\n",
+        "kartoteka scripted engine",
     )
 
 
@@ -353,104 +351,3 @@ def _union(boxes: list[Box]) -> Box:
 
 def _bbox(box: Box) -> str:
     return "bbox {} {} {} {}".format(*box)
-
-
-_HOCR_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
-    "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
- <head>
-  <title></title>
-  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
-  <meta name='ocr-system' content='kartoteka scripted engine' />
-  <meta name='ocr-capabilities' content='ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf'/>
- </head>
- <body>
-"""
-_HOCR_TAIL = """ </body>
-</html>
-"""
-
-
-# --- the searchable-PDF page ----------------------------------------------------------------------
-#
-# Laid out as Tesseract's renderer does it (see ocr/tesserocr_engine.py): the page image, and
-# over it each word as invisible text (render mode 3) stretched to its box. Tesseract's
-# GlyphLessFont comes with Tesseract; this page names a font it does not embed, which is enough
-# for invisible text: readers take the characters from the ToUnicode map (UTF-16 codes).
-
-_TO_UNICODE = b"""/CIDInit /ProcSet findresource begin
-12 dict begin
-begincmap
-/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def
-/CMapName /Adobe-Identity-UCS def
-/CMapType 2 def
-1 begincodespacerange
-<0000> <FFFF>
-endcodespacerange
-1 beginbfrange
-<0000> <FFFF> <0000>
-endbfrange
-endcmap
-CMapName currentdict /CMap defineresource pop
-end
-end
-"""
-
-
-def _page_pdf(gray: np.ndarray, dpi: int, lines: list[Line]) -> bytes:
-    """A one-page PDF: ``gray`` at ``dpi`` with the words as an invisible text layer."""
-    h, w = gray.shape
-    scale = 72.0 / max(dpi, 1)
-    pdf = pikepdf.new()
-    image = pikepdf.Stream(
-        pdf, zlib.compress(gray.tobytes(), 1), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=w, Height=h,
-        ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode,
-    )  # fmt: skip
-    content = [f"q {_num(w * scale)} 0 0 {_num(h * scale)} 0 0 cm /Im1 Do Q"]
-    words = [_word_op(word, box, h, scale) for line in lines for word, box in line]
-    if words:
-        content += ["BT", "3 Tr", *words, "ET"]
-    page = pikepdf.Dictionary(
-        Type=pikepdf.Name.Page,
-        MediaBox=[0, 0, Decimal(_num(w * scale)), Decimal(_num(h * scale))],
-        Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im1=image), Font=pikepdf.Dictionary(F1=_font(pdf))),
-        Contents=pikepdf.Stream(pdf, "\n".join(content).encode("ascii")),
-    )
-    pdf.pages.append(pikepdf.Page(pdf.make_indirect(page)))
-    pdf.docinfo[pikepdf.Name.Producer] = "kartoteka (scripted engine)"
-    buf = io.BytesIO()
-    pdf.save(buf)
-    return buf.getvalue()
-
-
-def _word_op(word: str, box: Box, page_h: int, scale: float) -> str:
-    left, top, right, bottom = box
-    size = max((bottom - top) * scale, 1.0)
-    units = len(word.encode("utf-16-be")) // 2 + 1  # the word and the space after it
-    stretch = 100.0 * (right - left) * scale / (size * 0.5 * max(units - 1, 1))
-    code = (word + " ").encode("utf-16-be").hex().upper()
-    return f"/F1 {_num(size)} Tf 1 0 0 1 {_num(left * scale)} {_num((page_h - bottom) * scale)} Tm {_num(stretch)} Tz <{code}> Tj"
-
-
-def _font(pdf: pikepdf.Pdf) -> pikepdf.Object:
-    descriptor = pikepdf.Dictionary(
-        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name.GlyphLessFont, Flags=5,
-        FontBBox=[0, 0, 500, 1000], ItalicAngle=0, Ascent=1000, Descent=-1, CapHeight=1000, StemV=80,
-    )  # fmt: skip
-    cid_font = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name.GlyphLessFont,
-        CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
-        FontDescriptor=pdf.make_indirect(descriptor), CIDToGIDMap=pikepdf.Name.Identity, DW=500,
-    )  # fmt: skip
-    return pdf.make_indirect(
-        pikepdf.Dictionary(
-            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name.GlyphLessFont,
-            Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=[pdf.make_indirect(cid_font)],
-            ToUnicode=pikepdf.Stream(pdf, _TO_UNICODE),
-        )  # fmt: skip
-    )
-
-
-def _num(x: float) -> str:
-    return f"{x:.3f}".rstrip("0").rstrip(".") or "0"

@@ -1,8 +1,9 @@
 """Read Tesseract's hOCR: every word with its text, box, confidence and the line it stands on.
 
 The one hOCR reader of the package: the engines take their ``Word``s from it
-(``parse_words``) and the in-process engine places the searchable PDF's invisible text with
-it (``parse_hocr``, which keeps each word's line geometry).
+(``parse_words``) and the searchable-PDF page (ocr/textpdf.py) places its invisible text with
+it (``parse_hocr``, which keeps each word's line geometry). ``hocr_document`` wraps one page's
+hOCR in the document Tesseract's hOCR renderer writes around it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from ocr.model import Word
 
-__all__ = ["HocrLine", "HocrWord", "mean_confidence", "parse_hocr", "parse_words"]
+__all__ = ["HocrLine", "HocrWord", "hocr_document", "mean_confidence", "parse_hocr", "parse_words"]
 
 Box = tuple[int, int, int, int]
 
@@ -50,6 +51,29 @@ _BASELINE = re.compile(r"baseline (-?[\d.]+) (-?[\d.]+)")
 _XSIZE = re.compile(r"x_size ([\d.]+)")
 _CONF = re.compile(r"x_wconf (\d+(?:\.\d+)?)")
 _TAG = re.compile(r"<[^>]+>")
+
+
+# What Tesseract's hOCR renderer writes around each page (GetHOCRText gives the page alone).
+_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+    "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
+ <head>
+  <title></title>
+  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
+  <meta name='ocr-system' content='{system}' />
+  <meta name='ocr-capabilities' content='ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_dir ocrp_lang ocrp_wconf'/>
+ </head>
+ <body>
+"""
+_TAIL = """ </body>
+</html>
+"""
+
+
+def hocr_document(page: str, system: str) -> str:
+    """A one-page hOCR document: ``page`` (an ``ocr_page`` div) under Tesseract's head naming ``system``."""
+    return _HEAD.format(system=html.escape(system)) + page + _TAIL
 
 
 def parse_hocr(hocr: str) -> tuple[HocrWord, ...]:

@@ -8,8 +8,8 @@ thread-local APIs would be loaded again for every batch.
 
 One recognition per page gives everything the CLI's ``hocr txt pdf`` run gives:
 ``Recognize(timeout)`` then ``GetUTF8Text`` and ``GetHOCRText``; the searchable-PDF page is
-written here from the hOCR, in the layout of Tesseract's own PDF renderer (the page image with
-an invisible text layer in its GlyphLessFont, ``pdf.ttf`` from tessdata). tesserocr's
+written from the hOCR by ocr/textpdf.py, in the layout of Tesseract's own PDF renderer (the page
+image with an invisible text layer in its GlyphLessFont, ``pdf.ttf`` from tessdata). tesserocr's
 ``ProcessPage``/``ProcessPages`` would run the renderers themselves, but they keep the GIL for
 the whole recognition, so two page threads would take turns instead of using two cores
 (``Recognize`` releases it); ``ProcessPage`` also leaves out the renderers' document start and
@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import html
-import io
 import logging
 import math
 import re
@@ -34,20 +32,18 @@ import shutil
 import subprocess
 import threading
 import time
-import zlib
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-import pikepdf
 
 from ocr.engine import Orientation
 from ocr.errors import EngineFailed, EngineMissing, UnreadablePage, page_timed_out
-from ocr.hocr import HocrLine, parse_hocr, parse_words
+from ocr.hocr import hocr_document, parse_words
 from ocr.model import PageText
+from ocr.textpdf import page_pdf
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +56,8 @@ KNOWN_TESSDATA = (
 )
 _LIST_LANGS_DIR = re.compile(r'"([^"]+)"')
 OSD = "osd"
+#: The searchable-PDF page's Producer.
+PRODUCER = "kartoteka (Tesseract via tesserocr)"
 
 
 def find_tessdata(cmd: str = "tesseract") -> str | None:
@@ -197,8 +195,8 @@ class TesserocrEngine:
                 body = api.GetHOCRText(0)
             except RuntimeError as e:
                 raise UnreadablePage(f"Tesseract could not read this page: {e}", stage="ocr") from e
-        hocr = _HOCR_HEAD.format(version=html.escape(self.version())) + body + _HOCR_TAIL
-        pdf = page_pdf(gray, dpi, hocr, self._font())
+        hocr = hocr_document(body, f"tesseract {self.version()}")
+        pdf = page_pdf(gray, dpi, hocr, self._font(), producer=PRODUCER)
         return PageText(text=_tidy(text), words=parse_words(hocr), hocr=hocr, pdf=pdf)
 
     def orientation(self, image: np.ndarray, *, dpi: int, timeout: float) -> Orientation | None:
@@ -248,145 +246,3 @@ def _set_image(api: Any, gray: np.ndarray, dpi: int) -> None:
 def _tidy(text: str) -> str:
     lines = [ln.rstrip() for ln in text.replace("\f", "").splitlines()]
     return "\n".join(lines).strip("\n")
-
-
-# What Tesseract's hOCR renderer writes around each page (GetHOCRText gives the page alone).
-_HOCR_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
-    "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
-<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
- <head>
-  <title></title>
-  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>
-  <meta name='ocr-system' content='tesseract {version}' />
-  <meta name='ocr-capabilities' content='ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_dir ocrp_lang ocrp_wconf'/>
- </head>
- <body>
-"""
-_HOCR_TAIL = """ </body>
-</html>
-"""
-
-
-# --- the searchable-PDF page ----------------------------------------------------------------------
-#
-# The layout of Tesseract's PDF renderer (src/api/pdfrenderer.cpp): the page image scaled to the
-# page, and over it every word in text render mode 3 (invisible) in GlyphLessFont, a font whose
-# one glyph is half an em wide, stretched (Tz) to the word's width on the line's baseline. The
-# font maps character codes to Unicode one to one (Identity-H, UTF-16 codes), so text
-# extraction and search give the recognised text.
-
-_TO_UNICODE = b"""/CIDInit /ProcSet findresource begin
-12 dict begin
-begincmap
-/CIDSystemInfo
-<<
-  /Registry (Adobe)
-  /Ordering (UCS)
-  /Supplement 0
->> def
-/CMapName /Adobe-Identify-UCS def
-/CMapType 2 def
-1 begincodespacerange
-<0000> <FFFF>
-endcodespacerange
-1 beginbfrange
-<0000> <FFFF> <0000>
-endbfrange
-endcmap
-CMapName currentdict /CMap defineresource pop
-end
-end
-"""
-#: zlib level of the page image: about the size of the CLI's page (leptonica's Flate) in 0.03-0.07 s
-#: on a 300 dpi A4 page; level 1 was 10-80 % larger, PNG predictors gave no consistent gain.
-IMAGE_COMPRESSION = 6
-#: every character code to glyph 1, the font's one glyph
-_CID_TO_GID = zlib.compress(b"\x00\x01" * 65536, 9)
-
-
-def page_pdf(gray: np.ndarray, dpi: int, hocr: str, font: bytes) -> bytes:
-    """A one-page PDF: ``gray`` at ``dpi`` with the hOCR's words as an invisible text layer."""
-    h, w = gray.shape
-    scale = 72.0 / dpi
-    width, height = w * scale, h * scale
-    pdf = pikepdf.new()
-    image = pikepdf.Stream(
-        pdf, zlib.compress(gray.tobytes(), IMAGE_COMPRESSION), Type=pikepdf.Name.XObject, Subtype=pikepdf.Name.Image, Width=w, Height=h,
-        ColorSpace=pikepdf.Name.DeviceGray, BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode,
-    )  # fmt: skip
-    content = [f"q {_num(width)} 0 0 {_num(height)} 0 0 cm /Im1 Do Q".encode()]
-    words = _text_ops(hocr, h, scale)
-    if words:
-        content += [b"BT", b"3 Tr", *words, b"ET"]
-    page = pikepdf.Dictionary(
-        Type=pikepdf.Name.Page,
-        MediaBox=[0, 0, _dec(width), _dec(height)],
-        Resources=pikepdf.Dictionary(
-            XObject=pikepdf.Dictionary(Im1=image), Font=pikepdf.Dictionary({"/f-0-0": _glyphless_font(pdf, font)})
-        ),
-        Contents=pikepdf.Stream(pdf, b"\n".join(content)),
-    )
-    pdf.pages.append(pikepdf.Page(pdf.make_indirect(page)))
-    pdf.docinfo[pikepdf.Name.Producer] = "kartoteka (Tesseract via tesserocr)"
-    buf = io.BytesIO()
-    pdf.save(buf)
-    return buf.getvalue()
-
-
-def _text_ops(hocr: str, page_h: int, scale: float) -> list[bytes]:
-    """Content-stream operators placing each hOCR word at its box on its line's baseline."""
-    ops: list[bytes] = []
-    size = 0.0
-    for word in parse_hocr(hocr):
-        if word.bbox is None:
-            continue
-        left, top, right, bottom = word.bbox
-        # a word outside any line: its own box is the line
-        line = word.line or HocrLine(word.bbox, 0.0, 0.0, float(bottom - top))
-        l_left, _, _, l_bottom = line.bbox
-        units = len(word.text.encode("utf-16-be")) // 2
-        font_size = max(line.x_size * scale, 1.0)
-        base_y = l_bottom + line.offset + line.slope * (left - l_left)  # image pixels, y down
-        angle = math.atan2(-line.slope, 1.0)
-        length = (right - left) * math.hypot(1.0, line.slope) * scale
-        stretch = 100.0 * length / (font_size * 0.5 * units)
-        if font_size != size:
-            ops.append(f"/f-0-0 {_num(font_size)} Tf".encode())
-            size = font_size
-        c, s = math.cos(angle), math.sin(angle)
-        ops.append(
-            f"{_num(c)} {_num(s)} {_num(-s)} {_num(c)} {_num(left * scale)} {_num((page_h - base_y) * scale)} Tm "
-            f"{_num(stretch)} Tz <{(word.text + ' ').encode('utf-16-be').hex().upper()}> Tj".encode()
-        )
-    return ops
-
-
-def _glyphless_font(pdf: pikepdf.Pdf, font: bytes) -> pikepdf.Object:
-    font_file = pikepdf.Stream(pdf, font, Length1=len(font))
-    descriptor = pikepdf.Dictionary(
-        Type=pikepdf.Name.FontDescriptor, FontName=pikepdf.Name.GlyphLessFont, Flags=5,
-        FontBBox=[0, 0, 500, 1000], ItalicAngle=0, Ascent=1000, Descent=-1, CapHeight=1000, StemV=80,
-        FontFile2=font_file,
-    )  # fmt: skip
-    cid_to_gid = pikepdf.Stream(pdf, _CID_TO_GID, Filter=pikepdf.Name.FlateDecode)
-    cid_font = pikepdf.Dictionary(
-        Type=pikepdf.Name.Font, Subtype=pikepdf.Name.CIDFontType2, BaseFont=pikepdf.Name.GlyphLessFont,
-        CIDSystemInfo=pikepdf.Dictionary(Registry="Adobe", Ordering="Identity", Supplement=0),
-        FontDescriptor=pdf.make_indirect(descriptor), CIDToGIDMap=cid_to_gid, DW=500,
-    )  # fmt: skip
-    return pdf.make_indirect(
-        pikepdf.Dictionary(
-            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type0, BaseFont=pikepdf.Name.GlyphLessFont,
-            Encoding=pikepdf.Name("/Identity-H"), DescendantFonts=[pdf.make_indirect(cid_font)],
-            ToUnicode=pikepdf.Stream(pdf, _TO_UNICODE),
-        )  # fmt: skip
-    )
-
-
-def _num(x: float) -> str:
-    return f"{x:.3f}".rstrip("0").rstrip(".") or "0"
-
-
-def _dec(x: float) -> Decimal:
-    return Decimal(_num(x))

@@ -24,7 +24,7 @@ from app import records, review
 from app.services import Services
 from app.settings import Settings
 from archive.errors import InvalidChange
-from archive.model import CardRow, OrganisationRow
+from archive.model import OrganisationRow
 from workers.exitcodes import ExitCode
 from workers.output import print_json
 
@@ -70,25 +70,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--force", action="store_true", help="even if fewer than retrain_after cards are new")
 
 
-def _summary(card: CardRow) -> dict[str, Any]:
-    kind = card.fields.get("kind")
-    return {
-        "card": card.id,
-        "registration_number": card.registration_number,
-        "registered_at": card.registered_at.isoformat(),
-        "kind": card.kind,
-        "kind_confidence": kind.confidence if kind else None,
-        "title": card.title,
-        "correspondent": card.correspondent,
-        "status": card.status,
-        "review_reasons": records.review_reasons_json(card),
-    }
-
-
 def list_queue(args: argparse.Namespace, settings: Settings) -> int:
     cards = review.review_queue(Services(settings), limit=args.limit)
     if args.json:
-        print_json({"total": len(cards), "cards": [_summary(c) for c in cards]})
+        print_json({"total": len(cards), "cards": [review.review_summary(c) for c in cards]})
         return ExitCode.OK
     for c in cards:
         print(f"{c.registration_number:16} {c.kind:24} {c.title[:60]}")
@@ -151,7 +136,7 @@ def _print_verified(done: review.Verified, args: argparse.Namespace) -> int:
     if model is not None:
         print(f"kind model v{model.version} trained on {model.examples} verified cards", file=sys.stderr)
     if args.json:
-        print_json({"card": _summary(card), "fields": {k: v.to_json() for k, v in card.fields.items()},
+        print_json({"card": review.review_summary(card), "fields": {k: v.to_json() for k, v in card.fields.items()},
                     "retrained": model.version if model else None})  # fmt: skip
     else:
         print(f"{card.registration_number} verified: {card.kind}, {card.title}")

@@ -1,8 +1,9 @@
 """``kartoteka serve``: the HTTP API alone (the distributed mode's API process).
 
 uvicorn serves ``workers.api.app.create_app(settings)`` on ``KARTOTEKA_HTTP_HOST``:``KARTOTEKA_HTTP_PORT``
-(127.0.0.1:8000). SIGTERM or Ctrl-C lets open requests finish and exits with status 0; a port
-already in use is one line on stderr and exit status 3.
+(127.0.0.1:8000), and the webhook sender runs beside it (workers/api/sender.py; off with
+``KARTOTEKA_WEBHOOKS_SENDER=false``). SIGTERM or Ctrl-C lets open requests finish and exits with
+status 0; a port already in use is one line on stderr and exit status 3.
 """
 
 from __future__ import annotations
@@ -62,17 +63,24 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     port = settings.http_port if args.port is None else args.port
     sock = bind(host, port)  # first: a port in use is the one line printed, before anything loads
     from workers.api.app import create_app
+    from workers.api.metrics import app_metrics
+    from workers.api.sender import start_sender
 
     services = Services(settings)
-    server = ApiServer(create_app(settings, services, enqueue=_enqueue(settings, services)), sock)
+    app = create_app(settings, services, enqueue=_enqueue(settings, services))
+    server = ApiServer(app, sock)
     stop = stop_event()
     server.start()
+    sender = start_sender(services, stop, app_metrics(app))
     try:
         while not stop.wait(1.0):
             if not server.running:
                 log.error("the HTTP server stopped on its own")
                 return ExitCode.TRY_AGAIN
     finally:
+        stop.set()
         server.stop()
+        if sender is not None:
+            sender.join(timeout=15)
         services.close()
     return ExitCode.OK

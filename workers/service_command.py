@@ -2,8 +2,9 @@
 
 One process: the hot-folder watcher, an in-process dramatiq worker, a recovery sweep that
 re-enqueues unfinished work from the catalog at start-up and every ``sweep_seconds``, and the
-index feed (app/indexing.py) that brings the search index up to date with the catalog, and the
-HTTP API (workers/api/) on ``KARTOTEKA_HTTP_HOST``:``KARTOTEKA_HTTP_PORT``, sharing the same
+index feed (app/indexing.py) that brings the search index up to date with the catalog, the
+HTTP API (workers/api/) on ``KARTOTEKA_HTTP_HOST``:``KARTOTEKA_HTTP_PORT``, and the webhook
+sender (workers/api/sender.py, unless ``KARTOTEKA_WEBHOOKS_SENDER=false``), sharing the same
 Services. SIGTERM or Ctrl-C stops it cleanly; SIGKILL loses nothing (the catalog is the source
 of truth). A port already in use stops the start with one line (exit status 3).
 """
@@ -27,6 +28,8 @@ from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from ingest.profile import HotFolderProfile
 from workers.api.app import create_app
+from workers.api.metrics import app_metrics
+from workers.api.sender import start_sender
 from workers.api.server import ApiServer, bind
 from workers.broker import Dispatcher, declare_actors, make_broker
 from workers.exitcodes import ExitCode
@@ -81,7 +84,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     actors = declare_actors(broker, services, on_done=lambda i: dispatcher_ref[0].done(i))
     dispatcher = Dispatcher(actors.process.send)
     dispatcher_ref.append(dispatcher)
-    api = ApiServer(create_app(settings, services, enqueue=dispatcher.enqueue), sock)
+    app = create_app(settings, services, enqueue=dispatcher.enqueue)
+    api = ApiServer(app, sock)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=250)
     stop = _stop_on_signals()
     api.start()
@@ -93,6 +97,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     dispatcher.sweep(pipeline.pending_ids(services))
     watch_thread = _thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
     feed_thread = _thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
+    sender_thread = start_sender(services, stop, app_metrics(app))
     log.info("watching %s; data in %s; %d worker threads",
              ", ".join(str(p.path) for p in profiles), settings.data_dir, settings.worker_threads)  # fmt: skip
     try:
@@ -106,6 +111,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         api.stop()
         watch_thread.join(timeout=15)
         feed_thread.join(timeout=30)
+        if sender_thread is not None:
+            sender_thread.join(timeout=15)
         worker.stop(timeout=10_000)
         services.close()
     return ExitCode.OK

@@ -58,6 +58,8 @@ class CardStore(Protocol):
 
     def count_cards(self) -> int: ...
 
+    def count_registered(self, since: datetime) -> tuple[int, int]: ...
+
     def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]: ...
 
     def update_card(
@@ -183,6 +185,14 @@ class SqlCards(CatalogBase):
         """How many cards the catalog holds (for progress bars)."""
         with self._read() as conn:
             return int(conn.execute(select(func.count()).select_from(cards)).scalar_one())
+
+    def count_registered(self, since: datetime) -> tuple[int, int]:
+        """How many cards were registered at or after ``since``, and how many pages they have
+        (over the indexed ``registered_at``: cheap for a recent ``since``)."""
+        query = select(func.count(), func.coalesce(func.sum(cards.c.page_count), 0)).where(cards.c.registered_at >= since)
+        with self._read() as conn:
+            count, page_total = conn.execute(query).one()
+        return int(count), int(page_total)
 
     def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]:
         """Every card, in id order, a few at a time (for reindexing and exports)."""

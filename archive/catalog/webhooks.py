@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, cast, runtime_checkable
 
-from sqlalchemy import Connection, Select, select, update
+from sqlalchemy import Connection, Select, func, select, update
 
 from archive.catalog.base import CatalogBase
 from archive.errors import WebhookNotFound
 from archive.events import event_row, last_seq
-from archive.model import EVENT_TOPICS, DeliveryRow, DeliveryStatus, EventTopic, WebhookRow
+from archive.model import DELIVERY_STATUSES, EVENT_TOPICS, DeliveryRow, DeliveryStatus, EventTopic, WebhookRow
 from archive.rows import insert_ignore, new_id
 from archive.tables import events, webhook_deliveries, webhooks
 
@@ -56,6 +56,8 @@ class WebhookStore(Protocol):
     ) -> DeliveryRow: ...
 
     def deliveries(self, hook_id: str, limit: int = 100, after: int | None = None) -> list[DeliveryRow]: ...
+
+    def count_deliveries(self) -> dict[DeliveryStatus, int]: ...
 
 
 class SqlWebhooks(CatalogBase):
@@ -182,6 +184,15 @@ class SqlWebhooks(CatalogBase):
             rows = conn.execute(query.order_by(webhook_deliveries.c.id).limit(limit)).mappings()
             return [_delivery_row(m) for m in rows]
 
+
+    def count_deliveries(self) -> dict[DeliveryStatus, int]:
+        """Deliveries of every hook by status (every status present), for the metrics."""
+        counts: dict[DeliveryStatus, int] = {status: 0 for status in DELIVERY_STATUSES}
+        query = select(webhook_deliveries.c.status, func.count()).group_by(webhook_deliveries.c.status)
+        with self._read() as conn:
+            for status, count in conn.execute(query):
+                counts[cast(DeliveryStatus, status)] = int(count)
+        return counts
 
 def _topics(topics: Sequence[str]) -> tuple[EventTopic, ...]:
     unknown = sorted(set(topics) - set(EVENT_TOPICS))

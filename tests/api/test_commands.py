@@ -161,3 +161,53 @@ def test_search_and_card_start_without_importing_the_web_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_run_and_serve_on_one_data_directory_post_each_webhook_once(tmp_path: Path) -> None:
+    from tests.app.test_webhooks import Receiver
+
+    data, inbox = tmp_path / "data", tmp_path / "inbox"
+    inbox.mkdir()
+    script = S.write_script(tmp_path / "script.json", {"memo": "СЛУЖЕБНАЯ ЗАПИСКА № 45 о закупке бумаги"})
+    env = {"KARTOTEKA_INBOX": str(inbox), "KARTOTEKA_HTTP_PORT": "0", "KARTOTEKA_OCR_ENGINE": "scripted",
+           "KARTOTEKA_OCR_SCRIPT_FILE": str(script), "KARTOTEKA_OCR_DPI": str(S.DPI)}  # fmt: skip
+    secret = _kartoteka(data, "token", "create", "--name", "ops", "--scope", "admin").stdout.strip()
+    receiver = Receiver()
+    logs = {name: tmp_path / f"{name}.log" for name in ("run", "serve")}
+    with logs["run"].open("w") as run_log, logs["serve"].open("w") as serve_log:
+        procs = {"run": _start(data, run_log, "run", **env), "serve": _start(data, serve_log, "serve", KARTOTEKA_HTTP_PORT="0")}
+        try:
+            url = _wait_for_url(procs["serve"], logs["serve"])
+            _wait_for_url(procs["run"], logs["run"])
+            with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {secret}"}) as admin:
+                hook = admin.post("/api/v1/webhooks", json={"url": receiver.url, "topics": ["card.registered"]})
+                assert hook.status_code == 201, hook.text
+                S.write_png(inbox / "memo.png", "memo")
+                deadline = time.monotonic() + 60
+                while not receiver.got:
+                    assert time.monotonic() < deadline, logs["run"].read_text() + logs["serve"].read_text()
+                    time.sleep(0.1)
+                time.sleep(3)  # both senders would have posted it by now
+            assert {name: _stop(proc) for name, proc in procs.items()} == {"run": 0, "serve": 0}
+        finally:
+            for proc in procs.values():
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            receiver.server.shutdown()
+            receiver.server.server_close()
+    (delivery,) = receiver.got
+    assert json.loads(delivery[1])["topic"] == "card.registered"
+    texts = [path.read_text() for path in logs.values()]
+    assert sorted("sending webhooks from this process" in t for t in texts) == [False, True], texts
+    assert sum("stands by" in t for t in texts) == 1

@@ -21,7 +21,7 @@ from tests.api.conftest import MakeApi, Running
 ST = Path(sys.executable).parent / "schemathesis"
 #: Statuses a schema-valid request may still get where the schema cannot say what is valid:
 #: opaque cursors (400), card versions in If-Match (412, 428), configured kinds (422), file
-#: names and profiles of uploads (422).
+#: names and profiles of uploads (422), inputs that are not quarantined (422).
 CONFIG = """\
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "409", "429"]
@@ -36,6 +36,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 [[operations]]
 include-name = "POST /api/v1/cards/{{id_or_number}}/accept"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
+
+[[operations]]
+include-name = "POST /api/v1/inputs/{{input_id}}/retry"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
 
 [[operations]]

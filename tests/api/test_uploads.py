@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from tests import scripted as S
-from tests.api.conftest import MakeApi, Running
+from tests.api.conftest import MakeApi, Running, add_odd_files
 
 ACT = "АКТ СВЕРКИ взаимных расчётов за март 2026 года между ТОО «Альфа-Строй» и АО «Бета»"
 MiB = 1024 * 1024
@@ -100,3 +100,29 @@ def test_an_upload_needs_the_ingest_permission(api: Running, tmp_path: Path) -> 
         assert refused.status_code == 403
         taken = operator.post("/api/v1/uploads", files=[("files", ("a.png", scan, "image/png"))])
         assert taken.status_code == 202, taken.text
+
+
+def test_a_quarantined_input_is_retried_as_a_new_ledger_entry(make_api: MakeApi) -> None:
+    api = make_api()
+    add_odd_files(api.archive, api.archive.data_dir.parent)
+    with api.client("operator") as operator:
+        (broken,) = operator.get("/api/v1/ledger", params={"outcome": "quarantined"}).json()["files"]
+        assert broken["reason"] and broken["input"]
+        retried = operator.post(f"/api/v1/inputs/{broken['input']}/retry")
+        assert retried.status_code == 202, retried.text
+        entry = retried.json()
+        assert entry["input"] != broken["input"] and entry["batch"] != broken["batch"]
+        assert (entry["outcome"], entry["sha256"]) == ("pending", broken["sha256"])
+        (done,) = _wait_for(operator, entry["batch"], 1)
+        assert done["outcome"] == "quarantined"  # still not a PDF: it stays in quarantine, as a new entry
+        ledger = operator.get("/api/v1/ledger", params={"outcome": "quarantined"}).json()["files"]
+        assert [f["input"] for f in ledger] == [broken["input"], entry["input"]]
+        archived = operator.get("/api/v1/ledger", params={"outcome": "archived"}).json()["files"][0]
+        not_quarantined = operator.post(f"/api/v1/inputs/{archived['input']}/retry")
+        unknown = operator.post("/api/v1/inputs/none-such/retry")
+        traversal = operator.post("/api/v1/inputs/..%2F..%2Fetc/retry")
+    assert not_quarantined.status_code == 422 and "only a quarantined input" in not_quarantined.json()["detail"]
+    assert unknown.status_code == 404 and unknown.json()["code"] == "input-not-found"
+    assert traversal.status_code in (404, 422)
+    with api.client("clerk") as clerk:
+        assert clerk.post(f"/api/v1/inputs/{broken['input']}/retry").status_code == 403

@@ -275,6 +275,22 @@ def test_iter_cards_yields_every_card_once(catalog: Catalog, batch: str) -> None
     assert catalog.count_cards() == 5
 
 
+def test_count_registered_counts_cards_and_their_pages_since_a_time(
+    catalog: Catalog, batch: str, clock: TickingClock
+) -> None:
+    start = clock.now
+    assert catalog.count_registered(start) == (0, 0)
+    catalog.register_card(record(catalog, batch, "early"), make_draft("early"))
+    clock.set(start + timedelta(minutes=30))
+    middle = clock.now
+    for source in ("late-1", "late-2"):
+        catalog.register_card(record(catalog, batch, source), make_draft(source))
+
+    assert catalog.count_registered(start) == (3, 6)  # two pages each
+    assert catalog.count_registered(middle) == (2, 4)
+    assert catalog.count_registered(clock.now + timedelta(seconds=5)) == (0, 0)
+
+
 # -- review reasons ---------------------------------------------------------------------
 
 

@@ -70,6 +70,14 @@ def test_get_batch_counts_inputs_per_outcome(catalog: Catalog, batch: str) -> No
     assert catalog.get_batch("no-such-batch") is None
 
 
+def test_outcome_counts_counts_every_input_by_outcome_zeros_included(catalog: Catalog, batch: str) -> None:
+    assert catalog.outcome_counts() == dict.fromkeys(OUTCOMES, 0)
+    _fill(catalog, batch)
+    record(catalog, catalog.open_batch("/srv/other", "x"), "elsewhere")
+
+    assert catalog.outcome_counts() == {"pending": 3, "archived": 1, "duplicate": 1, "quarantined": 1}
+
+
 def test_list_batches_filters_by_hotfolder_and_open_and_keeps_counts_apart(
     catalog: Catalog, batch: str
 ) -> None:

@@ -93,3 +93,15 @@ def test_a_disabled_hook_plans_and_sends_nothing(catalog: Catalog, batch: str) -
     assert [h.id for h in catalog.list_webhooks()] == [hook.id]
     with pytest.raises(WebhookNotFound):
         catalog.disable_webhook("no-such-hook")
+
+
+def test_deliveries_are_counted_by_status(catalog: Catalog, batch: str) -> None:
+    assert catalog.count_deliveries() == {"pending": 0, "delivered": 0, "failed": 0}
+    hook = catalog.add_webhook("http://127.0.0.1:9/h", "secret-secret-1234", ["card.registered"], from_seq=0)
+    for name in ("a", "b", "c"):
+        catalog.register_card(record(catalog, batch, name), make_draft(name))
+    assert catalog.plan_deliveries(hook.id) == 3
+    first, second, _ = catalog.due_deliveries(limit=10)
+    catalog.record_attempt(first.id, True, 204, None, None)
+    catalog.record_attempt(second.id, False, 503, "HTTP 503", None)
+    assert catalog.count_deliveries() == {"pending": 1, "delivered": 1, "failed": 1}

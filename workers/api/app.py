@@ -13,10 +13,25 @@ from starlette.concurrency import run_in_threadpool
 from app.services import Services
 from app.settings import Settings
 from app.uploads import Enqueue
+from workers.api.metrics import Metrics
 from workers.api.openapi import COMMON_RESPONSES, published_schema
 from workers.api.problems import install_handlers
 from workers.api.requestlog import RequestLog
-from workers.api.routes import cards, changes, files, health, records, review, search, session, tokens, uploads, users
+from workers.api.routes import (
+    cards,
+    changes,
+    files,
+    health,
+    metrics,
+    records,
+    review,
+    search,
+    session,
+    tokens,
+    uploads,
+    users,
+    webhooks,
+)
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -70,11 +85,14 @@ def create_app(settings: Settings, services: Services | None = None, enqueue: En
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
     )
+    app.state.settings = settings
     app.state.enqueue = enqueue or _wait_for_sweep
+    app.state.metrics = Metrics(app)
     install_handlers(app)
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, on_request=app.state.metrics.request)
     app.include_router(health.router)
-    for module in (cards, files, search, records, review, changes, uploads, session, tokens, users):
+    app.include_router(metrics.router)
+    for module in (cards, files, search, records, review, changes, uploads, webhooks, session, tokens, users):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = lambda: published_schema(app)  # type: ignore[method-assign]
     return app

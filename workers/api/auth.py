@@ -19,11 +19,20 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 
 from app import accounts
 from app.principals import Permission, Principal
-from workers.api.deps import ServicesDep
+from workers.api.deps import ServicesDep, get_settings
 from workers.api.problems import ApiProblem
 from workers.api.requestlog import ACTOR_KEY
 
-__all__ = ["CSRF_HEADER", "SESSION_COOKIE", "Caller", "Require", "authenticate", "session_cookie"]
+__all__ = [
+    "CSRF_HEADER",
+    "SESSION_COOKIE",
+    "Access",
+    "Caller",
+    "PublicWhen",
+    "Require",
+    "authenticate",
+    "session_cookie",
+]
 
 SESSION_COOKIE = "kartoteka_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -67,7 +76,14 @@ def authenticate(
     return caller
 
 
-class Require:
+class Access:
+    """A dependency that decides who may call a route; the route table (``operation_permissions``,
+    the auth matrix, ``x-permission``) reads its ``permission``."""
+
+    permission: Permission | None
+
+
+class Require(Access):
     """A dependency that lets a caller with ``permission`` through (any signed-in caller for None)."""
 
     def __init__(self, permission: Permission | None) -> None:
@@ -86,6 +102,25 @@ class Require:
 
     def __repr__(self) -> str:
         return f"Require({self.permission!r})"
+
+
+class PublicWhen(Access):
+    """``Require(permission)``, unless the boolean setting ``setting`` of the app's settings is
+    true: then anyone may call (None when nobody signed in). A token that is given must still be
+    valid."""
+
+    def __init__(self, permission: Permission, setting: str) -> None:
+        self.permission = permission
+        self.setting = setting
+        self.require = Require(permission)
+
+    def __call__(self, request: Request, caller: Annotated[Caller | None, Depends(authenticate)]) -> Principal | None:
+        if getattr(get_settings(request), self.setting) is True:
+            return None if caller is None else caller.principal
+        return self.require(request, caller)
+
+    def __repr__(self) -> str:
+        return f"PublicWhen({self.permission!r}, {self.setting!r})"
 
 
 #: The caller of a route that needs the permission, as a parameter type.

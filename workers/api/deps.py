@@ -1,21 +1,34 @@
-"""What every route may depend on: the process's Services, built by the app's lifespan."""
+"""What every route may depend on: the process's Services, built by the app's lifespan, and the
+settings the app was made with."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 
 from app.services import Services
+from app.settings import Settings
 
-__all__ = ["ServicesDep", "get_services"]
+__all__ = ["ServicesDep", "get_services", "get_services_of", "get_settings"]
 
 
 def get_services(request: Request) -> Services:
-    services = getattr(request.app.state, "services", None)
+    return get_services_of(request.app)
+
+
+def get_services_of(app: FastAPI) -> Services:
+    services = getattr(app.state, "services", None)
     if not isinstance(services, Services):
         raise RuntimeError("the API's Services are not built: is the app running under its lifespan?")
     return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_settings(request: Request) -> Settings:
+    settings = getattr(request.app.state, "settings", None)
+    if not isinstance(settings, Settings):
+        raise RuntimeError("the API's settings are not set: was the app made by create_app?")
+    return settings

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.accounts import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.principals import Permission, Role, Scope
+from archive.model import DeliveryStatus, EventTopic
 
 #: Times are ISO 8601 strings exactly as the command line prints them.
 DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
@@ -205,6 +206,8 @@ class SearchResult(Open):
 
 
 class LedgerEntry(Open):
+    #: the ledger row's id: retry a quarantined one with ``POST /api/v1/inputs/{input}/retry``
+    input: str
     path: str
     sha256: str
     batch: str
@@ -332,6 +335,66 @@ class UserRequest(Closed):
     name: AccountName
     role: Role
     password: Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
+
+
+# -- webhooks -------------------------------------------------------------------------------
+
+
+#: http(s)://host[:port][/path][?query]: a host name or IPv4 address (no IPv6 literal), no
+#: spaces or control characters.
+WEBHOOK_URL = r"^https?://[^\x00-\x20\x7f/?#\[\]\\]+([/?#][^\x00-\x20\x7f]*)?$"
+
+
+class WebhookRequest(Closed):
+    """A receiver to register: it gets the events of ``topics`` from now on (``from_start``:
+    from the first event of the change feed)."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2000, pattern=WEBHOOK_URL,
+                              examples=["https://edms.example.org/kartoteka/events"])]  # fmt: skip
+    topics: Annotated[list[EventTopic], Field(min_length=1, max_length=10)]
+    #: the HMAC-SHA256 key deliveries are signed with; generated when absent
+    secret: Annotated[str, Field(min_length=16, max_length=255)] | None = None
+    from_start: StrictBool = False
+
+
+class Webhook(BaseModel):
+    id: str
+    url: str
+    topics: list[EventTopic]
+    created_at: DateTime
+    #: set once the hook is disabled (``DELETE``): nothing more is planned or sent to it
+    disabled_at: DateTime | None
+    #: the change feed's cursor up to which events are planned as deliveries
+    cursor: str
+
+
+class WebhookCreated(BaseModel):
+    webhook: Webhook
+    #: shown this once: verify each delivery's ``Kartoteka-Signature`` with it
+    secret: str
+
+
+class Delivery(BaseModel):
+    """One event to one receiver and how its attempts went."""
+
+    id: int
+    #: the event's cursor in the change feed (the ``Idempotency-Key`` is ``<hook id>:<event>``)
+    event: str
+    topic: EventTopic | None
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: DateTime | None
+    #: the receiver's HTTP status at the last attempt
+    last_status: int | None
+    last_error: str | None
+    created_at: DateTime
+    delivered_at: DateTime | None
+
+
+class DeliveryPage(BaseModel):
+    deliveries: list[Delivery]
+    #: pass as ``after`` for the next page; null on the last page
+    next_cursor: str | None
 
 
 # -- operations -----------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The published schema: FastAPI's, with every problem response under ``application/problem+json``
 (FastAPI files a response model under ``application/json``), the statuses every route may answer
 with listed once, and each operation's permission as ``x-permission`` (from the ``Require``
-dependency it declares: ``read``, ``review``, ``ingest``, ``admin``, ``signed-in`` for any
-caller, absent for public operations)."""
+or ``PublicWhen`` dependency it declares: ``read``, ``review``, ``ingest``, ``admin``, ``signed-in`` for any
+caller, absent for public operations; ``/metrics`` shows ``admin``, which
+``KARTOTEKA_METRICS_PUBLIC=true`` lifts)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import iter_route_contexts
 
-from workers.api.auth import Require
+from workers.api.auth import Access
 from workers.api.models import Problem
 from workers.api.problems import MEDIA_TYPE
 
@@ -81,6 +82,13 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, dict[str, str]]]] = 
     ("post", "/api/v1/tokens", "201"): {
         "revoke": ("delete", "/api/v1/tokens/{id_or_name}", {"id_or_name": "$response.body#/token/id"}),
     },
+    ("get", "/api/v1/ledger", "200"): {
+        "retry": ("post", "/api/v1/inputs/{input_id}/retry", {"input_id": "$response.body#/files/0/input"}),
+    },
+    ("post", "/api/v1/webhooks", "201"): {
+        "deliveries": ("get", "/api/v1/webhooks/{hook_id}/deliveries", {"hook_id": "$response.body#/webhook/id"}),
+        "disable": ("delete", "/api/v1/webhooks/{hook_id}", {"hook_id": "$response.body#/webhook/id"}),
+    },
 }  # fmt: skip
 
 
@@ -97,9 +105,9 @@ def _links(schema: dict[str, Any]) -> None:
             }  # fmt: skip
 
 
-def _require(dependant: Dependant) -> Require | None:
+def _require(dependant: Dependant) -> Access | None:
     for sub in dependant.dependencies:
-        found = sub.call if isinstance(sub.call, Require) else _require(sub)
+        found = sub.call if isinstance(sub.call, Access) else _require(sub)
         if found is not None:
             return found
     return None

@@ -1,5 +1,6 @@
 """One log line per request (method, path, status, duration, who asked), and the last resort for
-errors nobody handled: a 500 problem with a reference instead of a stack trace.
+errors nobody handled: a 500 problem with a reference instead of a stack trace. Each request is
+also reported to ``on_request(route or None, method, status)`` (the metrics).
 
 A pure ASGI middleware (no response buffering, so file downloads stream through it). The auth
 dependency records the caller's actor in the request's state, which lives in the ASGI scope.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -21,10 +23,14 @@ log = logging.getLogger("workers.api.requests")
 #: Where the auth dependency leaves the caller's actor (``token:accounting``) in the scope's state.
 ACTOR_KEY = "actor"
 
+#: Told of every answered request: (the route it matched, from the scope, or None; method; status).
+OnRequest = Callable[[object, str, int], None]
+
 
 class RequestLog:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, on_request: OnRequest | None = None) -> None:
         self.app = app
+        self.on_request = on_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -54,3 +60,5 @@ class RequestLog:
             actor = state.get(ACTOR_KEY) if isinstance(state, dict) else None
             request = {"method": method, "path": path, "status": status, "duration_ms": elapsed, "actor": actor}
             log.info("%s %s %d %.1f ms %s", method, path, status, elapsed, actor or "-", extra={"request": request})
+            if self.on_request is not None:
+                self.on_request(scope.get("route"), method, status)

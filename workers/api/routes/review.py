@@ -10,7 +10,6 @@ from app import review
 from workers.api.auth import Reviewer
 from workers.api.deps import ServicesDep
 from workers.api.models import ReviewQueue
-from workers.review_command import _summary as review_summary
 
 router = APIRouter(tags=["review"])
 
@@ -20,4 +19,4 @@ def get_review_queue(
     services: ServicesDep, _: Reviewer, limit: Annotated[int | None, Query(ge=1, le=1000)] = None
 ) -> dict[str, Any]:
     cards = review.review_queue(services, limit=limit)
-    return {"total": len(cards), "cards": [review_summary(c) for c in cards]}
+    return {"total": len(cards), "cards": [review.review_summary(c) for c in cards]}

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.searching import MAX_PER_PAGE, SearchParams, search
 from workers.api.auth import Reader
 from workers.api.deps import ServicesDep
+from workers.api.metrics import app_metrics
 from workers.api.models import SearchResult
 from workers.api.params import IsoDate
 
@@ -22,6 +24,7 @@ QUERY_HELP = (
 
 @router.get("/search", response_model=SearchResult, response_model_exclude_unset=True, summary="Search cards and page text")
 def get_search(
+    request: Request,
     services: ServicesDep,
     _: Reader,
     q: Annotated[str, Query(max_length=2000, description=QUERY_HELP)] = "",
@@ -41,4 +44,7 @@ def get_search(
         query=q, kind=kind, journal=journal, correspondent=correspondent, number=number, status=status,
         start=start, end=end, sort=sort, page=page, per_page=per_page, facets=facets,
     )  # fmt: skip
-    return search(services, params).as_json()
+    started = time.perf_counter()
+    found = search(services, params).as_json()
+    app_metrics(request.app).search_seconds.observe(time.perf_counter() - started)
+    return found

@@ -5,13 +5,18 @@ The size limit (``KARTOTEKA_HTTP_MAX_UPLOAD_MB``) is enforced while the request 
 cut off at once (413); ``app.uploads`` then counts the files' own bytes exactly. Nothing is
 stored for a refused upload. The files are enqueued for processing as hot-folder files are
 (in ``kartoteka run`` by its dispatcher); follow them in ``/api/v1/ledger?batch=…``.
+
+A quarantined input (``/api/v1/ledger?outcome=quarantined``, with its reason) is tried again with
+``POST /api/v1/inputs/{input}/retry`` once the cause is fixed: a new pending ledger entry in a
+new ``retry:`` batch, from the replacement in the hot folder's quarantine folder or else the
+stored original (``app.uploads.retry_input``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
@@ -19,14 +24,17 @@ from starlette.types import Message, Receive
 from app import records, uploads
 from workers.api.auth import Ingester
 from workers.api.deps import ServicesDep
-from workers.api.models import UploadReceipt
+from workers.api.models import LedgerEntry, UploadReceipt
 from workers.api.openapi import problems
+from workers.api.params import ID_PATTERN
 
 router = APIRouter(tags=["uploads"])
 
 #: Room for the multipart framing (boundaries, part headers, the profile field) beyond the files.
 FRAMING_BYTES = 1024 * 1024
 MAX_FILES = 1000
+
+InputId = Annotated[str, Path(min_length=1, max_length=64, pattern=ID_PATTERN, description="a ledger entry's `input`")]
 
 REQUEST_BODY = {
     "required": True,
@@ -82,3 +90,14 @@ async def post_upload(request: Request, services: ServicesDep, _: Ingester) -> d
             max_bytes=max_bytes, enqueue=request.app.state.enqueue,
         )  # fmt: skip
     return {"batch": receipt.batch, "files": [records.ledger_entry(r) for r in receipt.files]}
+
+
+@router.post(
+    "/inputs/{input_id}/retry", status_code=202, response_model=LedgerEntry, response_model_exclude_unset=True,
+    summary="Try a quarantined input again",
+)  # fmt: skip
+def post_retry(input_id: InputId, request: Request, services: ServicesDep, _: Ingester) -> dict[str, Any]:
+    """A new pending ledger entry for the input, processed as an upload is; 404 for an unknown
+    input, 422 for one that is not quarantined (or whose file is gone)."""
+    row = uploads.retry_input(services, input_id, request.app.state.enqueue)
+    return records.ledger_entry(row)
