@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from ingest.errors import ConfigurationError, PermanentError
+from ingest.errors import ConfigurationError, PermanentError, TransientError
 from app import pipeline
 from app.services import Services
 
@@ -44,6 +44,27 @@ def make_broker(url: str | None) -> dramatiq.Broker:
         raise ConfigurationError(f"broker URL {url!r}: use redis://, amqp:// or leave it empty for in-process")
     dramatiq.set_broker(broker)
     return broker
+
+
+def check_broker(url: str | None, timeout: float = 2.0) -> None:
+    """Raise TransientError unless the broker the URL names answers (in-process always does)."""
+    if not url:
+        return
+    try:
+        if url.startswith(("amqp://", "amqps://")):
+            import pika  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+            params = pika.URLParameters(url)
+            params.socket_timeout = params.blocked_connection_timeout = timeout
+            pika.BlockingConnection(params).close()
+        else:
+            import redis
+
+            redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+    except ImportError as e:
+        raise ConfigurationError(f"broker {url!r}: its client library is not installed ({e.name})") from e
+    except Exception as e:  # refused, timed out, unknown host: the broker is not there now
+        raise TransientError(f"broker {url!r} is unreachable: {type(e).__name__}: {e}") from e
 
 
 @dataclass(frozen=True)

@@ -165,3 +165,17 @@ def test_ready_is_a_503_problem_when_the_index_cannot_be_reached(archive: Archiv
     body = _problem(answer, 503, "not-ready")
     assert "index" in str(body["detail"]) and "catalog" not in str(body["detail"])
     assert answer.headers["Retry-After"]
+
+
+@pytest.mark.parametrize("broker", ["redis://127.0.0.1:9/0", "amqp://guest:guest@127.0.0.1:9/"])
+def test_ready_is_a_503_problem_when_the_broker_cannot_be_reached(archive: Archive, broker: str) -> None:
+    settings = archive.settings.model_copy(update={"broker_url": broker})
+    server = ApiServer(create_app(settings), "127.0.0.1", 0)
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            answer = client.get("/ready")
+    finally:
+        server.stop()
+    body = _problem(answer, 503, "not-ready")
+    assert "broker" in str(body["detail"]) and "index" not in str(body["detail"])

@@ -89,7 +89,9 @@ class Require(Access):
     def __init__(self, permission: Permission | None) -> None:
         self.permission = permission
 
-    def __call__(self, request: Request, caller: Annotated[Caller | None, Depends(authenticate)]) -> Principal:
+    async def __call__(self, request: Request, caller: Annotated[Caller | None, Depends(authenticate)]) -> Principal:
+        # async: it only compares (see deps.get_services); authenticate, which reads the
+        # catalog, stays in the thread pool.
         if caller is None:
             raise ApiProblem(401, "unauthenticated", "sign in: send an API token as 'Authorization: Bearer …'")
         if self.permission is not None and not caller.principal.may(self.permission):
@@ -114,10 +116,10 @@ class PublicWhen(Access):
         self.setting = setting
         self.require = Require(permission)
 
-    def __call__(self, request: Request, caller: Annotated[Caller | None, Depends(authenticate)]) -> Principal | None:
+    async def __call__(self, request: Request, caller: Annotated[Caller | None, Depends(authenticate)]) -> Principal | None:
         if getattr(get_settings(request), self.setting) is True:
             return None if caller is None else caller.principal
-        return self.require(request, caller)
+        return await self.require(request, caller)
 
     def __repr__(self) -> str:
         return f"PublicWhen({self.permission!r}, {self.setting!r})"

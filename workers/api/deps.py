@@ -13,7 +13,9 @@ from app.settings import Settings
 __all__ = ["ServicesDep", "get_services", "get_services_of", "get_settings"]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # async: no IO here, so it runs on the event loop instead of taking a trip through the thread
+    # pool (each trip costs about 0.1-0.3 ms, and more in the tail on a busy machine).
     return get_services_of(request.app)
 
 

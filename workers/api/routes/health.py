@@ -1,4 +1,4 @@
-"""``/health`` (the process answers) and ``/ready`` (the catalog and the index answer): no auth."""
+"""``/health`` (the process answers) and ``/ready`` (the catalog, the index and the broker answer): no auth."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ingest.errors import PipelineError
 from workers.api.deps import ServicesDep
 from workers.api.models import Health, Ready
 from workers.api.problems import ApiProblem
+from workers.broker import check_broker
 
 router = APIRouter(tags=["operations"])
 log = logging.getLogger(__name__)
@@ -35,12 +36,14 @@ def _check(name: str, probe: Any) -> str:
     return "ok"
 
 
-@router.get("/ready", response_model=Ready, summary="The catalog and the search index answer")
+@router.get("/ready", response_model=Ready, summary="The catalog, the search index and the broker (if any) answer")
 def ready(services: ServicesDep) -> dict[str, Any]:
     checks = {
         "catalog": _check("catalog", lambda: records.list_batches(services, limit=1)),
         "index": _check("index", lambda: search(services, SearchParams(per_page=1))),
     }
+    if services.settings.broker_url:
+        checks["broker"] = _check("broker", lambda: check_broker(services.settings.broker_url))
     failed = sorted(name for name, state in checks.items() if state != "ok")
     if failed:
         raise ApiProblem(503, "not-ready", f"not ready: {', '.join(failed)} failed", headers={"Retry-After": "5"})
