@@ -162,3 +162,19 @@ def test_an_administrator_adds_an_account_that_can_sign_in(api: Running, tmp_pat
     with httpx.Client(base_url=api.url) as anna:
         assert anna.post("/api/v1/session", json={"name": "anna", "password": "a long enough secret"}).status_code == 200
         assert anna.get("/api/v1/review").status_code == 200
+
+
+def test_a_cached_token_is_asked_again_after_the_cache_ttl() -> None:
+    from app.principals import Principal
+    from workers.api.auth import TokenCache
+
+    now = [100.0]
+    cache = TokenCache(ttl=10, size=2, clock=lambda: now[0])
+    reader = Principal.for_token("t1", "accounting", "read")
+    assert cache.get("kt_secret") is None
+    cache.put("kt_secret", reader)
+    assert cache.get("kt_secret") == reader and cache.get("kt_other") is None
+    now[0] = 110.5
+    assert cache.get("kt_secret") is None  # a token revoked elsewhere is refused after ttl
+    cache.put("a", reader), cache.put("b", reader), cache.put("c", reader)
+    assert cache.get("c") == reader and cache.get("a") is None  # bounded: full means start over

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from app.searching import MAX_PER_PAGE, SearchParams, search
 from workers.api.auth import Reader
@@ -23,7 +25,7 @@ QUERY_HELP = (
 
 
 @router.get("/search", response_model=SearchResult, response_model_exclude_unset=True, summary="Search cards and page text")
-def get_search(
+async def get_search(
     request: Request,
     services: ServicesDep,
     _: Reader,
@@ -39,12 +41,15 @@ def get_search(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 10,
     facets: Annotated[bool, Query(description="count hits by kind, journal, year and correspondent")] = False,
-) -> dict[str, Any]:
+) -> JSONResponse:
+    """The search runs in the thread pool (one trip per request); its result is the JSON of
+    ``kartoteka search --json`` as it is, sent without a second validation against the response
+    model (which only documents it here)."""
     params = SearchParams(
         query=q, kind=kind, journal=journal, correspondent=correspondent, number=number, status=status,
         start=start, end=end, sort=sort, page=page, per_page=per_page, facets=facets,
     )  # fmt: skip
     started = time.perf_counter()
-    found = search(services, params).as_json()
+    found = await run_in_threadpool(lambda: search(services, params).as_json())
     app_metrics(request.app).search_seconds.observe(time.perf_counter() - started)
-    return found
+    return JSONResponse(found)

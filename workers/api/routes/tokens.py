@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from app import accounts
-from workers.api.auth import Administrator
+from workers.api.auth import Administrator, token_cache
 from workers.api.deps import ServicesDep
 from workers.api.models import Token, TokenCreated, TokenRequest
 from workers.api.openapi import problems
@@ -33,6 +33,7 @@ def post_token(body: TokenRequest, services: ServicesDep, _: Administrator) -> d
 
 
 @router.delete("/tokens/{id_or_name}", status_code=204, response_class=Response, summary="Revoke a token")
-def delete_token(id_or_name: TokenRef, services: ServicesDep, _: Administrator) -> Response:
+def delete_token(request: Request, id_or_name: TokenRef, services: ServicesDep, _: Administrator) -> Response:
     accounts.revoke_token(services, id_or_name)
+    token_cache(request).clear()  # refused from the next request on, not within the cache's ttl
     return Response(status_code=204)
