@@ -300,9 +300,7 @@ def finalize(row: InputFileRow, services: Services) -> None:
     if row.outcome == "pending":
         return
     root = _batch_root(row, services)
-    if root.startswith(CLI_PREFIX):
-        return
-    if root.startswith((API_PREFIX, RETRY_PREFIX)):
+    if root.startswith(NOT_IN_A_HOT_FOLDER):
         _close_batch_if_done(row, services)  # close the batch, touch no files
         return
     path = Path(row.path)

@@ -169,7 +169,8 @@ class Services:
                 log.exception("retraining the kind model failed; trying again later")
 
     def close(self) -> None:
-        """Stop the background threads and release the engine's worker processes."""
+        """Stop the background threads, release the engine's worker processes and the catalog's
+        database connections."""
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=30)
@@ -177,3 +178,8 @@ class Services:
         close = getattr(engine, "close", None)
         if callable(close):
             close()
+        catalog = self._parts.pop("catalog", None)
+        if catalog is not None:
+            # Pooled connections closed now, not when collected: on PostgreSQL an open psycopg
+            # connection collected later warns (ResourceWarning), and the suite makes warnings errors.
+            catalog.engine.dispose()  # type: ignore[attr-defined]

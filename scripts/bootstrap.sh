@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what Kartoteka needs on Debian 12, idempotently: the system packages (as root, or
-# through sudo) and a virtual environment in .venv/ with the pinned Python dependencies.
+# through sudo) and a virtual environment in .venv/ with the pinned Python dependencies (among
+# them the PostgreSQL, Redis and RabbitMQ clients: the distributed mode is part of the product).
 # Quiet when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,12 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   tesseract-ocr tesseract-ocr-rus tesseract-ocr-kaz tesseract-ocr-eng tesseract-ocr-osd
   poppler-utils fonts-dejavu-core python3-venv
+  # The servers of the distributed mode (catalog, broker). scripts/test.sh starts private ones
+  # (scripts/services.sh) on ports of their own: the system services these packages may start
+  # on a machine with an init system are neither needed nor touched.
+  postgresql redis-server rabbitmq-server
+  # The web UI's tests drive a headless browser.
+  chromium
 )
 
 missing=()

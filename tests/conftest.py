@@ -1,8 +1,14 @@
 """Shared fixtures. The real parts (Tesseract with rus, kaz, eng, osd) are required: a missing
-one fails the tests with the command that installs it, it never skips them."""
+one fails the tests with the command that installs it, it never skips them.
+
+The servers of the distributed mode (PostgreSQL, Redis, RabbitMQ) are named by URL in
+``KARTOTEKA_TEST_POSTGRES_URL``, ``KARTOTEKA_TEST_REDIS_URL`` and ``KARTOTEKA_TEST_AMQP_URL``;
+``scripts/test.sh`` starts them and sets all three. A missing one fails the tests that need it
+under CI; on a developer's machine, in a bare ``pytest`` run, they are skipped saying why."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +20,40 @@ from ocr.tesseract import TesseractEngine
 from tests.processes import EXE, clean_env
 
 REQUIRED_LANGS = {"rus", "kaz", "eng", "osd"}
+POSTGRES_ENV = "KARTOTEKA_TEST_POSTGRES_URL"
+REDIS_ENV = "KARTOTEKA_TEST_REDIS_URL"
+AMQP_ENV = "KARTOTEKA_TEST_AMQP_URL"
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _service_url(env: str, server: str) -> str:
+    """The URL in ``env``; without it, a failure under CI and a skip elsewhere."""
+    url = os.environ.get(env, "").strip()
+    if url:
+        return url
+    message = f"{env} is not set: run the tests with scripts/test.sh, which starts {server}"
+    if _in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> str:
+    """A PostgreSQL account that may create databases (``postgresql+psycopg://…/postgres``)."""
+    return _service_url(POSTGRES_ENV, "PostgreSQL")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return _service_url(REDIS_ENV, "Redis")
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> str:
+    return _service_url(AMQP_ENV, "RabbitMQ")
 
 
 @pytest.fixture(scope="session")

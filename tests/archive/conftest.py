@@ -1,11 +1,11 @@
-"""Fixtures for the archive tests: a migrated catalog in a temporary SQLite file and, when
-``KARTOTEKA_TEST_POSTGRES_URL`` names a PostgreSQL server (an account that may create
-databases, e.g. ``postgresql+psycopg://kart@127.0.0.1:5432/postgres``), in a scratch
-PostgreSQL database too."""
+"""Fixtures for the archive tests: a migrated catalog in a temporary SQLite file and in a scratch
+PostgreSQL database on the server ``KARTOTEKA_TEST_POSTGRES_URL`` names (an account that may
+create databases, e.g. ``postgresql+psycopg://kart@127.0.0.1:5432/postgres``; scripts/test.sh
+starts one). Every catalog test runs on both; without the variable the PostgreSQL runs fail
+under CI and are skipped elsewhere (tests/conftest.py's ``postgres_admin_url``)."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -18,8 +18,7 @@ from archive.catalog import Catalog
 from archive.db import make_engine, upgrade
 from tests.archive.helpers import TickingClock
 
-POSTGRES_ENV = "KARTOTEKA_TEST_POSTGRES_URL"
-BACKENDS = ["sqlite", "postgresql"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
     if request.param == "sqlite":
         yield sqlite_url
         return
-    admin_url = os.environ[POSTGRES_ENV]
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     name = f"kartoteka_test_{uuid.uuid4().hex[:12]}"
     try:

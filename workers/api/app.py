@@ -32,6 +32,7 @@ from workers.api.routes import (
     users,
     webhooks,
 )
+from workers.web import mount
 
 __all__ = ["API_PREFIX", "create_app"]
 
@@ -95,4 +96,5 @@ def create_app(settings: Settings, services: Services | None = None, enqueue: En
     for module in (cards, files, search, records, review, changes, uploads, webhooks, session, tokens, users):
         app.include_router(module.router, prefix=API_PREFIX)
     app.openapi = lambda: published_schema(app)  # type: ignore[method-assign]
+    mount(app, settings)  # the web UI under /ui: its own small app, outside the API's schema
     return app

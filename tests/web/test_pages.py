@@ -1,0 +1,198 @@
+"""The UI over plain HTTP: sessions and CSRF, who may open what, error pages, headers."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import httpx
+import pytest
+
+from tests.web.conftest import PASSWORD, Site, form_token
+from workers.api.auth import SESSION_COOKIE
+from workers.web.errors import SECURITY_HEADERS
+from workers.web.routes import search as search_route
+
+
+def test_nothing_is_shown_without_a_session(site: Site) -> None:
+    lease = site.card("lease").card
+    with httpx.Client(base_url=site.url) as anonymous:
+        for path in ("/ui/search?q=аренды", f"/ui/cards/{lease.id}", "/ui/review", "/ui/operator", "/ui/admin", "/ui/nowhere"):
+            answer = anonymous.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/ui/login?next=/ui/"), path
+            assert lease.registration_number not in answer.text
+        assert anonymous.get("/ui/operator/live").status_code == 401  # the page's script reloads, then signs in
+        assert anonymous.get("/ui/").headers["location"] == "/ui/search"
+        assert anonymous.get("/ui/static/app.css").status_code == 200
+        refused = anonymous.post(f"/ui/cards/{lease.id}/review", data={"action": "accept", "version": "1"})
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/ui/login")
+
+
+def test_signing_in_sets_an_httponly_samesite_session_cookie_and_signing_out_ends_it(site: Site) -> None:
+    with httpx.Client(base_url=site.url) as client:
+        login_page = client.get("/ui/login?next=/ui/review")
+        assert "HttpOnly" in login_page.headers["set-cookie"] and "SameSite=strict" in login_page.headers["set-cookie"]
+        token = form_token(login_page.text)
+        wrong = client.post("/ui/login", data={"name": "clerk", "password": "nope", "csrf_token": token, "next": "/ui/review"})
+        assert wrong.status_code == 401 and "Неверное имя или пароль" in wrong.text
+        answer = client.post("/ui/login", data={"name": "clerk", "password": PASSWORD, "csrf_token": token, "next": "/ui/review"})
+        assert answer.status_code == 303 and answer.headers["location"] == "/ui/review"
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith(f"{SESSION_COOKIE}=") and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+        page = client.get("/ui/review")
+        assert page.status_code == 200
+        assert client.get("/api/v1/review").status_code == 200  # the same session: page images come from the API
+        out = client.post("/ui/logout", data={"csrf_token": form_token(page.text)})
+        assert out.status_code == 303 and out.headers["location"] == "/ui/login"
+        assert client.get("/ui/review").status_code == 303
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/ui/x", "/api/v1/cards", "/ui//evil"])
+def test_signing_in_never_sends_the_visitor_off_the_ui(site: Site, target: str) -> None:
+    with httpx.Client(base_url=site.url) as client:
+        token = form_token(client.get("/ui/login").text)
+        answer = client.post("/ui/login", data={"name": "clerk", "password": PASSWORD, "csrf_token": token, "next": target})
+        assert answer.headers["location"] == "/ui/search"
+
+
+def test_a_form_posted_without_its_csrf_token_is_refused(site: Site) -> None:
+    card = site.card("notes-3").card
+    before = site.services.catalog.get_card(card.id)
+    assert before is not None
+    with site.client("clerk") as clerk:
+        token = form_token(clerk.get(f"/ui/cards/{card.id}").text)
+        form = {"action": "accept", "version": str(before.card.version)}
+        missing = clerk.post(f"/ui/cards/{card.id}/review", data=form)
+        wrong = clerk.post(f"/ui/cards/{card.id}/review", data={**form, "csrf_token": token[:-2] + "xx"})
+        for answer in (missing, wrong):
+            assert answer.status_code == 403
+            assert "Форма отклонена" in answer.text
+        assert clerk.post("/ui/logout", data={}).status_code == 403
+        assert clerk.get("/ui/review").status_code == 200  # still signed in
+    after = site.services.catalog.get_card(card.id)
+    assert after is not None and after.card.version == before.card.version and after.card.status == "needs review"
+    with httpx.Client(base_url=site.url) as client:  # the login form has its own token
+        client.get("/ui/login")
+        refused = client.post("/ui/login", data={"name": "clerk", "password": PASSWORD})
+        assert refused.status_code == 403 and SESSION_COOKIE not in refused.headers.get("set-cookie", "")
+
+
+def test_a_clerk_cannot_reach_operator_or_administrator_pages(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        search = clerk.get("/ui/search")
+        assert '/ui/review"' in search.text and '/ui/operator"' not in search.text and '/ui/admin"' not in search.text
+        for path in ("/ui/operator", "/ui/operator/live", "/ui/admin", "/ui/operator/batches/none-such"):
+            answer = clerk.get(path)
+            assert answer.status_code == 403, path
+            assert "Доступ запрещён" in answer.text and "Traceback" not in answer.text
+        token = form_token(search.text)
+        assert clerk.post("/ui/operator/inputs/none-such/retry", data={"csrf_token": token}).status_code == 403
+    with site.client("operator") as operator:
+        assert operator.get("/ui/review").status_code == 403  # an operator does not review
+        assert operator.get("/ui/operator").status_code == 200
+    with site.client("administrator") as admin:
+        for path in ("/ui/search", "/ui/review", "/ui/operator", "/ui/admin"):
+            assert admin.get(path).status_code == 200, path
+        assert "clerk" in admin.get("/ui/admin").text
+
+
+def test_a_failing_page_shows_a_reference_not_a_stack_trace(
+    site: Site, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret detail of the failure")
+
+    monkeypatch.setattr(search_route, "search", broken)
+    with caplog.at_level(logging.ERROR, logger="workers.web.errors"), site.client("clerk") as clerk:
+        answer = clerk.get("/ui/search?q=аренды")
+    assert answer.status_code == 500
+    found = re.search(r"<code>([0-9a-f]{12})</code>", answer.text)
+    assert found, answer.text
+    assert "Traceback" not in answer.text and "secret detail" not in answer.text and "RuntimeError" not in answer.text
+    logged = [r for r in caplog.records if found.group(1) in r.getMessage()]
+    assert logged and logged[0].exc_info is not None  # the traceback is in the log, under the reference
+
+
+def test_unknown_cards_and_bad_addresses_are_error_pages(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        unknown = clerk.get("/ui/cards/none-such")
+        assert unknown.status_code == 404 and "Не найдено" in unknown.text
+        assert clerk.get("/ui/cards/..%2F..%2Fetc").status_code == 404
+        assert clerk.get("/ui/search?page=0").status_code == 400
+        assert clerk.get("/ui/nowhere").status_code == 404
+        bad_query = clerk.get("/ui/search?q=registered:2026-13-45")
+        assert bad_query.status_code == 200 and "Запрос нельзя выполнить" in bad_query.text
+
+
+def test_pages_carry_the_security_headers(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        page = clerk.get("/ui/search")
+        error = clerk.get("/ui/cards/none-such")
+    for answer in (page, error):
+        for name, value in SECURITY_HEADERS.items():
+            assert answer.headers[name] == value
+        assert answer.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert "<script>" not in page.text  # no inline script: the policy allows none
+
+
+def test_facets_are_links_that_narrow_the_query(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        page = clerk.get("/ui/search", params={"q": "поставке"})
+        links = re.findall(r'<a class="facet" href="([^"]+)">', page.text)
+        assert links
+        narrowed = [link for link in links if "kind%3Aletter" in link]
+        assert narrowed, links
+        again = clerk.get(narrowed[0].replace("&amp;", "&"))
+    assert 'value="поставке kind:letter"' in again.text
+    total = re.search(r'<h1 id="found">([^<]+)</h1>', again.text)
+    assert total and total.group(1).strip() == "Найдено 6 карточек"
+
+
+def test_the_operator_dashboard_fragment_is_small_and_live(site: Site) -> None:
+    with site.client("operator") as operator:
+        page = operator.get("/ui/operator")
+        fragment = operator.get("/ui/operator/live")
+    assert 'data-live-url="/ui/operator/live"' in page.text
+    assert fragment.status_code == 200 and "<html" not in fragment.text and len(fragment.content) < 20_000
+    assert "Пакеты в работе" in fragment.text
+
+
+def test_a_clerk_accepts_a_correspondent_proposed_for_the_directory(site: Site) -> None:
+    from app import review
+
+    invoice = site.card("invoice").card
+    (proposal,) = [o for o in review.organisations(site.services, proposed_only=True) if o.name == invoice.correspondent]
+    with site.client("clerk") as clerk:
+        page = clerk.get(f"/ui/cards/{invoice.id}")
+        assert f'name="use_proposal" value="{proposal.name}"' in page.text and "Принять предложение" in page.text
+        form = {"csrf_token": form_token(page.text), "version": str(invoice.version), "review": "0",
+                "kind": invoice.kind, "title": invoice.title, "correspondent": "", "use_proposal": proposal.name}  # fmt: skip
+        answer = clerk.post(f"/ui/cards/{invoice.id}/review", data=form)
+        assert answer.status_code == 303 and answer.headers["location"] == f"/ui/cards/{invoice.id}?saved=true"
+        assert "Сохранено" in clerk.get(answer.headers["location"]).text
+    accepted = site.services.catalog.get_organisation(proposal.id)
+    after = site.services.catalog.get_card(invoice.id)
+    assert accepted is not None and accepted.status == "accepted"
+    assert after is not None and after.card.status == "verified" and after.card.correspondent == proposal.name
+    assert after.card.fields["date"].page == 1  # fields the clerk left alone keep where they were found
+
+
+def test_accepting_a_card_as_it_is_goes_on_to_the_next_card_of_the_queue(site: Site) -> None:
+    from app import review
+
+    queue = review.review_queue(site.services)
+    first = next(c for c in queue if (c.source_name or "").startswith("letter-"))
+    following = queue[queue.index(first) + 1]
+    with site.client("clerk") as clerk:
+        page = clerk.get(f"/ui/cards/{first.id}?review=1")
+        assert "Следующая карточка" in page.text and 'name="review" value="1"' in page.text
+        form = {"csrf_token": form_token(page.text), "version": str(first.version), "review": "1", "action": "accept"}
+        answer = clerk.post(f"/ui/cards/{first.id}/review", data=form)
+        assert answer.status_code == 303
+        assert answer.headers["location"] == f"/ui/cards/{following.id}?review=1"
+        skipped = clerk.get(f"/ui/review/next?after={following.id}")
+        assert skipped.status_code == 303 and following.id not in skipped.headers["location"]
+    done = site.services.catalog.get_card(first.id)
+    assert done is not None and done.card.status == "verified" and done.card.review_reasons == ()

@@ -1,0 +1,189 @@
+"""What the card page shows: each page's image (served by the API, at two widths) beside its
+recognised text, the search's words marked on both, the fields with their confidence and the
+box of the words they came from, the attachments and the card's history."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from app import review
+from app.services import Services
+from archive.model import AttachmentRow, AuditRow, CardRow, CardView, ExtractedField, OrganisationRow, PageRow
+from classify.organisations import org_key
+from workers.web.marks import Box, PageLayout, QueryWords, field_box, hit_boxes, marked_text, page_layout
+
+__all__ = ["IMAGE_WIDTHS", "CardPage", "FieldView", "HistoryEntry", "PageView", "card_page", "organisation_choices"]
+
+#: Page images are asked for at these widths (``srcset``: the browser takes what its screen needs).
+IMAGE_WIDTHS = (800, 1600)
+#: The aspect of a page whose hOCR names no size: A4.
+A4 = (1240, 1754)
+#: An hOCR larger than this is not read for boxes (a real page's is 20-200 kB).
+MAX_HOCR_BYTES = 8 * 1024 * 1024
+#: Longest value shown in the history before it is cut.
+MAX_VALUE_CHARS = 300
+#: Directory entries offered as correspondents at most.
+MAX_ORGANISATIONS = 2000
+_ANCHOR = re.compile(r"[^A-Za-z0-9_-]")
+
+
+@dataclass(frozen=True)
+class PageView:
+    number: int
+    text: Markup
+    confidence: float
+    source: str
+    #: the image's width and height for its aspect (the image is shown as wide as its column)
+    width: int
+    height: int
+    hits: list[Box] = field(default_factory=list)
+    #: (anchor id, box) of the fields found on this page
+    fields: list[tuple[str, Box]] = field(default_factory=list)
+
+    def image_url(self, api: str, card_id: str, width: int = IMAGE_WIDTHS[0]) -> str:
+        return f"{api}/cards/{card_id}/pages/{self.number}/image?width={width}"
+
+    def srcset(self, api: str, card_id: str) -> str:
+        return ", ".join(f"{self.image_url(api, card_id, w)} {w}w" for w in IMAGE_WIDTHS)
+
+
+@dataclass(frozen=True)
+class FieldView:
+    name: str
+    value: str
+    confidence: float
+    page: int | None
+    #: the id of its box on the page image, when the words it came from are known
+    anchor: str | None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    row: AuditRow
+    #: (field, old, new) as text
+    changes: list[tuple[str, str, str]]
+
+
+@dataclass(frozen=True)
+class CardPage:
+    view: CardView
+    kind_title: str
+    pages: list[PageView]
+    fields: list[FieldView]
+    attachments: list[AttachmentRow]
+    history: list[HistoryEntry]
+    #: the search's words found on the card (0: none, or no search)
+    hit_count: int
+
+
+def card_page(services: Services, view: CardView, query: str) -> CardPage:
+    words = QueryWords.of(query)
+    layouts = _layouts(services, view)
+    fields, boxes = _fields(view, layouts)
+    pages = [_page(page, layouts.get(page.number), words, boxes.get(page.number, [])) for page in view.pages]
+    kind = review.kinds(services).get(view.card.kind)
+    return CardPage(
+        view=view,
+        kind_title=kind.title if kind else view.card.kind,
+        pages=pages,
+        fields=fields,
+        attachments=sorted(view.attachments, key=lambda a: (a.role != "original", a.role != "pdf", a.page or 0, a.role)),
+        history=[HistoryEntry(row, _changes(row)) for row in reversed(view.history)],
+        hit_count=sum(len(p.hits) for p in pages),
+    )
+
+
+def _layouts(services: Services, view: CardView) -> dict[int, PageLayout]:
+    """Each page's layout from its hOCR attachment (pages without one are left out)."""
+    found: dict[int, PageLayout] = {}
+    for attachment in view.attachments:
+        if attachment.role != "hocr" or attachment.page is None or attachment.size > MAX_HOCR_BYTES:
+            continue
+        with services.blobs.open(attachment.sha256) as stream:
+            hocr = stream.read(MAX_HOCR_BYTES).decode("utf-8", "replace")
+        layout = page_layout(hocr)
+        if layout is not None:
+            found[attachment.page] = layout
+    return found
+
+
+def _page(page: PageRow, layout: PageLayout | None, words: QueryWords, fields: list[tuple[str, Box]]) -> PageView:
+    width, height = (layout.width, layout.height) if layout else A4
+    return PageView(
+        number=page.number,
+        text=marked_text(page.text, words),
+        confidence=page.confidence,
+        source=page.source,
+        width=IMAGE_WIDTHS[0],
+        height=max(1, round(IMAGE_WIDTHS[0] * height / width)),
+        hits=hit_boxes(layout, words) if layout else [],
+        fields=fields,
+    )
+
+
+def _fields(view: CardView, layouts: dict[int, PageLayout]) -> tuple[list[FieldView], dict[int, list[tuple[str, Box]]]]:
+    """The card's fields (the kind apart: the page's heading shows it), and per page the boxes of
+    those whose words are known."""
+    fields: list[FieldView] = []
+    boxes: dict[int, list[tuple[str, Box]]] = {}
+    for name, found in view.card.fields.items():
+        if name == "kind":
+            continue
+        box = _box_of(view, layouts.get(found.page or 0), found)
+        anchor = f"field-{_ANCHOR.sub('_', name)}" if box is not None else None
+        value = "" if found.value is None else str(found.value)
+        fields.append(FieldView(name, value, found.confidence, found.page, anchor))
+        if box is not None and anchor is not None and found.page is not None:
+            boxes.setdefault(found.page, []).append((anchor, box))
+    return fields, boxes
+
+
+def _box_of(view: CardView, layout: PageLayout | None, found: ExtractedField) -> Box | None:
+    if layout is None or found.page is None or found.offset is None:
+        return None
+    page = next((p for p in view.pages if p.number == found.page), None)
+    return field_box(layout, page.text, found.offset, found.length or 0) if page else None
+
+
+def _changes(row: AuditRow) -> list[tuple[str, str, str]]:
+    out = []
+    for name, change in row.changes.items():
+        if isinstance(change, dict) and ("old" in change or "new" in change):
+            out.append((str(name), plain_value(change.get("old")), plain_value(change.get("new"))))
+        else:
+            out.append((str(name), "", plain_value(change)))
+    return out
+
+
+def plain_value(value: Any) -> str:
+    """A stored value as a person reads it: a field by its value, a list joined, cut when long."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, dict) and "value" in value:
+        text = plain_value(value["value"])
+    elif isinstance(value, dict) and "message" in value:
+        text = str(value["message"])
+    elif isinstance(value, dict):
+        text = "; ".join(f"{k}: {plain_value(v)}" for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        text = "; ".join(plain_value(v) for v in value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"
+
+
+def organisation_choices(services: Services, card: CardRow) -> tuple[list[OrganisationRow], list[OrganisationRow]]:
+    """(accepted entries of the directory to choose from, entries proposed for this card: from it,
+    or under the name of its correspondent)."""
+    entries = review.organisations(services)
+    key = org_key(card.correspondent) if card.correspondent else ""
+    accepted = [o for o in entries if o.status == "accepted"][:MAX_ORGANISATIONS]
+    proposed = [o for o in entries if o.status == "proposed" and (o.card_id == card.id or (key and o.key == key))]
+    return accepted, proposed

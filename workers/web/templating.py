@@ -1,0 +1,88 @@
+"""Jinja2 templates: one environment per locale (its catalog and formats installed once, so a
+request never changes shared state), and ``render`` with what every page needs.
+
+Templates autoescape everything; the only markup let through is built by the UI itself
+(``marks.marked_text``) or by the search's highlighter, which escapes the text it marks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from workers.web import labels
+from workers.web.i18n import LANGUAGE_NAMES, LOCALES, Formats, load_translations, locale_of
+from workers.web.state import web_state
+
+__all__ = ["STATIC_DIR", "TEMPLATE_DIR", "Templates", "here", "render"]
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATE_DIR = PACKAGE_DIR / "templates"
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+class Templates:
+    """The UI's templates in every locale; ``prefix`` is where the UI is mounted (``/ui``)."""
+
+    def __init__(self, tz: ZoneInfo, prefix: str, api_prefix: str) -> None:
+        versions = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:10] for p in STATIC_DIR.iterdir() if p.is_file()}
+
+        def static(name: str) -> str:
+            return f"{prefix}/static/{name}?v={versions.get(name, '0')}"
+
+        common = {
+            "ui": prefix,
+            "api": api_prefix,
+            "static": static,
+            "LOCALES": LOCALES,
+            "LANGUAGE_NAMES": LANGUAGE_NAMES,
+            "labels": labels,
+        }
+        self.environments = {locale: _environment(locale, tz, common) for locale in LOCALES}
+
+    def render(self, locale: str, name: str, context: Mapping[str, Any]) -> str:
+        return self.environments[locale].get_template(name).render(context)
+
+
+def _environment(locale: str, tz: ZoneInfo, common: Mapping[str, Any]) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    # Added by the i18n extension (not on Environment's type): gettext with autoescaping and
+    # %(name)s variables, the catalog fixed for this environment.
+    cast(Any, env).install_gettext_translations(load_translations(locale), newstyle=True)
+    formats = Formats(locale, tz)
+    env.filters.update(
+        datetime=formats.moment, date=formats.day, number=formats.number, percent=formats.percent, size=formats.size
+    )
+    env.globals.update(common)
+    env.globals["locale"] = locale
+    return env
+
+
+def here(request: Request) -> str:
+    """The path and query of this request, to come back to (after signing in, a language switch)."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the visitor's language; ``viewer`` (the signed-in person) and the CSRF token of
+    their session are in every page's context."""
+    viewer = getattr(request.state, "viewer", None)
+    base: dict[str, Any] = {"viewer": viewer, "csrf_token": viewer.csrf_token if viewer else "", "here": here(request)}
+    html = web_state(request).templates.render(locale_of(request), template, {**base, **context})
+    return HTMLResponse(html, status_code=status_code)
