@@ -3,7 +3,9 @@
 Files given this way are archived like hot-folder files but never moved or deleted: a folder is
 one batch of its files, a file a batch of one. ``ingest_paths`` returns when every file has an
 outcome (or still pending after its retries: a transient failure), and brings the search index
-up to date so what was ingested can be searched at once.
+up to date so what was ingested can be searched at once. A full disk under the data directory
+leaves the files pending (never quarantined) with a line saying what to do; the next run, once
+there is room, archives them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from app import pipeline
 from app.indexing import update_index
 from app.services import Services
 from archive.model import InputFileRow
-from ingest.errors import TransientError
+from ingest.errors import DiskFull, TransientError, is_disk_full
 
 __all__ = ["ATTEMPTS", "IngestReport", "ingest_paths", "process_with_retries"]
 
@@ -37,10 +39,16 @@ class IngestReport:
     files: list[InputFileRow]
     #: problems a person should read: transient failures, an index that was not updated
     problems: list[str] = field(default_factory=list)
+    #: files that could not even be recorded (no room for their copy, a busy catalog), with the
+    #: reason: they were left where they are and count as pending (the next run takes them)
+    unrecorded: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
-        return dict(Counter(r.outcome for r in self.files))
+        counts: Counter[str] = Counter(r.outcome for r in self.files)
+        if self.unrecorded:
+            counts["pending"] += len(self.unrecorded)
+        return dict(counts)
 
 
 def ingest_paths(
@@ -51,41 +59,116 @@ def ingest_paths(
     on_file: Progress = lambda row, problem: None,
 ) -> IngestReport:
     """Archive every file of ``paths``; ``on_total(files, already_done)`` once they are recorded,
-    then ``on_file`` as each one gets its outcome."""
+    then ``on_file`` as each one gets its outcome.
+
+    A transient failure (a full disk, a busy catalog) never stops the run: the file stays pending
+    (or unrecorded, where it is) with a problem line, and the next run finishes it. After a
+    ``DiskFull`` the files not started yet are left pending without being tried.
+    """
     pending: list[str] = []
-    rows: dict[str, InputFileRow] = {}
-    for root, files in pipeline.files_of(paths):
-        batch_id = services.catalog.open_batch(f"{pipeline.CLI_PREFIX}{root.resolve()}", root.name)
-        for path in files:
-            row = pipeline.intake_file(path.resolve(), batch_id, services, pending.append)
-            rows[row.id] = row
-    on_total(len(rows), len(rows) - len(pending))
-    problems: list[str] = []
+    rows, unrecorded = _record_all(services, paths, pending.append)
+    on_total(len(rows) + len(unrecorded), len(rows) - len(pending))
+    problems = [problem for _, problem in unrecorded]
+    full: list[DiskFull] = []
     with ThreadPoolExecutor(max_workers=services.settings.worker_threads) as pool:
-        futures = [pool.submit(process_with_retries, i, services) for i in pending]
+        futures = [pool.submit(_process_unless_full, i, services, full) for i in pending]
         for fut in as_completed(futures):
             row, problem = fut.result()
             rows[row.id] = row
             if problem:
                 problems.append(problem)
             on_file(row, problem or (f"{row.path}: {row.reason}" if row.outcome == "quarantined" else None))
+    index_problem = _update_index(services)
+    if index_problem:
+        problems.append(index_problem)
+    final = [_current(services, i) or r for i, r in rows.items()]
+    return IngestReport(final, problems, unrecorded)
+
+
+def _update_index(services: Services) -> str | None:
+    """Bring the search index up to date now; a problem line when it could not be (it catches up
+    later: the outbox keeps every change)."""
     try:
         update_index(services.catalog, services.open_index, services.tz)
     except TransientError as e:
-        problems.append(f"the search index was not updated now ({e}); it catches up later")
-    final = [services.catalog.get_input(i) or r for i, r in rows.items()]
-    return IngestReport(final, problems)
+        return f"the search index was not updated now ({e}); it catches up later"
+    except OSError as e:
+        # The embedded index's own files: search/tantivy_index.py does not name ENOSPC yet.
+        if not is_disk_full(e):
+            raise
+        full = DiskFull(services.settings.data_dir, stage="index")
+        return f"the search index was not updated now ({full}); it catches up later"
+    return None
 
 
-def process_with_retries(input_id: str, services: Services) -> tuple[InputFileRow, str | None]:
-    """Process one input, retrying transient failures; the row, and a problem line if it stays pending."""
+def _record_all(
+    services: Services, paths: Sequence[Path], enqueue: Callable[[str], object]
+) -> tuple[dict[str, InputFileRow], list[tuple[Path, str]]]:
+    """Record every file as a batch input (storing its copy); the rows, and the files that could
+    not be recorded with their problem line (a transient failure: they stay where they are)."""
+    rows: dict[str, InputFileRow] = {}
+    unrecorded: list[tuple[Path, str]] = []
+    for root, files in pipeline.files_of(paths):
+        try:
+            batch_id = services.catalog.open_batch(f"{pipeline.CLI_PREFIX}{root.resolve()}", root.name)
+        except TransientError as e:
+            unrecorded.extend((path, f"{path}: {e}") for path in files)
+            continue
+        for path in files:
+            try:
+                row = pipeline.intake_file(path.resolve(), batch_id, services, enqueue)
+            except TransientError as e:
+                log.info("%s was not recorded: %s", path, e)
+                unrecorded.append((path, f"{path}: {e}"))
+                continue
+            rows[row.id] = row
+    return rows, unrecorded
+
+
+def _current(services: Services, input_id: str) -> InputFileRow | None:
+    """The input's row now; None when the catalog cannot be read (the caller keeps what it has)."""
+    try:
+        return services.catalog.get_input(input_id)
+    except TransientError:
+        return None
+
+
+def _process_unless_full(input_id: str, services: Services, full: list[DiskFull]) -> tuple[InputFileRow, str | None]:
+    """``process_with_retries``, unless a disk was found full in this run: then the input is left
+    pending without trying (it would fail the same way, after recognising its pages)."""
+    if full:
+        row = services.catalog.get_input(input_id)
+        assert row is not None
+        return row, f"{row.path}: {DiskFull(services.settings.data_dir, stage=full[0].stage)}"
+    return process_with_retries(input_id, services, disk_full=full.append)
+
+
+def process_with_retries(
+    input_id: str, services: Services, *, disk_full: Callable[[DiskFull], object] = lambda e: None
+) -> tuple[InputFileRow, str | None]:
+    """Process one input, retrying transient failures; the row, and a problem line if it stays pending.
+
+    A full disk is not retried (it stays full until someone frees space): ``disk_full`` hears of it.
+    """
     for attempt in range(1, ATTEMPTS + 1):
         try:
             return pipeline.process_input(input_id, services), None
         except TransientError as e:
             log.info("attempt %d of %d for input %s: %s", attempt, ATTEMPTS, input_id, e)
-            if attempt == ATTEMPTS:
-                row = services.catalog.get_input(input_id)
-                assert row is not None
+            if isinstance(e, DiskFull):
+                disk_full(e)
+            if attempt == ATTEMPTS or isinstance(e, DiskFull):
+                row = _note(services, input_id, str(e))
                 return row, f"{row.path}: {e}"
     raise AssertionError("unreachable")
+
+
+def _note(services: Services, input_id: str, reason: str) -> InputFileRow:
+    """The input, with why it is still pending noted in the ledger when the catalog can take it
+    (on a full disk it may not: the reason is then only in this run's output)."""
+    try:
+        return services.catalog.note_transient(input_id, reason)
+    except TransientError:
+        row = services.catalog.get_input(input_id)
+        assert row is not None
+        return row

@@ -22,10 +22,11 @@ import hashlib
 import logging
 import shutil
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from app import workarea
 from app.context import current_item
 from app.records import ledger_entry
 from app.services import Services
@@ -42,6 +43,7 @@ from ingest.errors import PermanentError, TransientError
 from ingest.hotfolder import Candidate
 from ingest.profile import HotFolderProfile
 from ingest.quarantine import quarantine, write_batch_ledger_json
+from ocr.errors import page_timed_out
 from ocr.model import FileResult, PageResult
 from ocr.run import recognize_files, searchable_pdf_from
 
@@ -177,7 +179,7 @@ def _process(rows: list[InputFileRow], profile: HotFolderProfile, services: Serv
             return
     spool = services.work_dir / rows[0].id
     shutil.rmtree(spool, ignore_errors=True)
-    spool.mkdir(parents=True)
+    workarea.make_dir(spool)
     try:
         recognised = _recognise(rows, profile, services, spool)
         _register(recognised, profile, services, spool)
@@ -193,7 +195,13 @@ def _card_of_original(catalog: CardStore) -> Callable[[str], str | None]:
     return lookup
 
 
-def _recognise(rows: list[InputFileRow], profile: HotFolderProfile, services: Services, spool: Path) -> _Recognised:
+#: Called with the readable inputs and their results before any is quarantined (may raise).
+ResultCheck = Callable[[list[InputFileRow], list[FileResult]], None]
+
+
+def _recognise(
+    rows: list[InputFileRow], profile: HotFolderProfile, services: Services, spool: Path, check: ResultCheck | None = None
+) -> _Recognised:
     """Copy each stored original into the spool and recognise it; quarantine what is unusable."""
     catalog = services.catalog
     cfg = services.settings.ocr.model_copy(
@@ -210,6 +218,8 @@ def _recognise(rows: list[InputFileRow], profile: HotFolderProfile, services: Se
     results = list(recognize_files([files[r.id] for r in readable], cfg, services.engine, spool=spool))
     if any(p.retry for res in results for p in res.pages):
         raise TransientError(f"recognition could not run on every page of {rows[0].name}: will retry", stage="ocr")
+    if check is not None:
+        check(readable, results)
     usable: list[tuple[InputFileRow, FileResult]] = []
     for row, result in zip(readable, results, strict=True):
         reason = _unusable(result)
@@ -286,6 +296,159 @@ def classify(services: Services, texts: list[str], profile_kind: str) -> Classif
         name, key, tax_id = cls.proposal
         catalog.propose_organisation(name, key, tax_id)
     return cls
+
+
+# --- the distributed steps: queue ``ocr``, then queue ``archive`` ------------------------------
+
+
+class PageTimedOut(TransientError):
+    """A page went over its time limit: the recognition step is tried once more, then the input
+    is quarantined (the failure policy in workers/broker.py)."""
+
+    code = "page-timeout"
+
+
+def recognise_input(input_id: str, services: Services, *, retry_timeouts: bool = True) -> str | None:
+    """The ``ocr`` step: recognise the pending inputs of ``input_id``'s group into a work area
+    (app/workarea.py) keyed by the group's first input.
+
+    Returns that key for the ``archive`` step, or None when there is nothing to register: the
+    input is decided already (finalised here), was a duplicate, or another worker holds its group
+    (that worker sends it on). A complete work area is not recognised again (a redelivery).
+    With ``retry_timeouts``, a page over its time limit raises PageTimedOut instead of failing.
+    """
+    row = _get(input_id, services)
+    token = current_item.set(row.path)
+    try:
+        root = Path(services.catalog.batch_hotfolder(row.batch_id))
+        profile = services.profile_for(str(root))
+        group = _batch_group(row, root, profile, services) if row.outcome == "pending" else []
+        if not group:
+            _finalize_group(row, root, profile, services)
+            return None
+        lead = group[0].id
+        if workarea.complete(services.work_dir, lead):
+            return lead
+        with group_lock(row.batch_id if len(group) > 1 else row.id, services) as held:
+            if not held:
+                return None
+            return _recognise_into_area(lead, group, profile, services, retry_timeouts)
+    finally:
+        current_item.reset(token)
+
+
+def _recognise_into_area(
+    lead: str, group: list[InputFileRow], profile: HotFolderProfile, services: Services, retry_timeouts: bool
+) -> str | None:
+    catalog = services.catalog
+    fresh = [r for r in (catalog.get_input(g.id) for g in group) if r is not None and r.outcome == "pending"]
+    if not fresh or workarea.complete(services.work_dir, lead):
+        return lead if fresh else None
+    if len(fresh) == 1:
+        card_id = duplicate_of(fresh[0].sha256, _card_of_original(catalog))
+        if card_id is not None:
+            finalize(catalog.mark_duplicate(fresh[0].id, card_id), services)
+            return None
+    work = services.work_dir
+    workarea.discard_partial(work, lead)
+    check = _timeouts_check(services, profile) if retry_timeouts else None
+    with workarea.writing(work, lead) as tmp:
+        got = _recognise(fresh, profile, services, tmp, check)
+        usable = [r.id for r in got.rows]
+        workarea.commit(tmp, work, lead, [r.id for r in fresh], usable, got.files, got.results)
+    return lead
+
+
+def _timeouts_check(services: Services, profile: HotFolderProfile) -> ResultCheck:
+    limit = page_timed_out(services.settings.ocr.page_timeout)
+
+    def check(rows: list[InputFileRow], results: list[FileResult]) -> None:
+        for row, result in zip(rows, results, strict=True):
+            slow = [p.number for p in result.pages if p.error == limit]
+            if slow:
+                raise PageTimedOut(f"page {slow[0]} of {row.name}: {limit}", stage="ocr")
+
+    return check
+
+
+def register_input(lead: str, services: Services) -> bool:
+    """The ``archive`` step: register the cards of ``lead``'s work area, finalise its inputs and
+    delete the area. A registration already committed (no input pending) only finalises.
+
+    Returns False when the work area is missing while inputs are pending: recognise again.
+    """
+    catalog = services.catalog
+    row = _get(lead, services)
+    token = current_item.set(row.path)
+    try:
+        root = Path(catalog.batch_hotfolder(row.batch_id))
+        profile = services.profile_for(str(root))
+        with group_lock(f"archive-{lead}", services) as held:
+            if not held:
+                return True  # another worker is registering it
+            area = workarea.load(services.work_dir, lead)
+            if area is None:
+                if row.outcome == "pending":
+                    return False
+                _finalize_group(row, root, profile, services)
+                return True
+            rows = [r for r in (catalog.get_input(i) for i in area.usable) if r is not None]
+            if any(r.outcome == "pending" for r in rows):
+                _register(_Recognised(rows, area.results, area.files), profile, services, area.path)
+            for done in (catalog.get_input(i) for i in area.inputs):
+                if done is not None:
+                    finalize(done, services)
+            workarea.delete(services.work_dir, lead)
+            return True
+    finally:
+        current_item.reset(token)
+
+
+def quarantine_input(input_id: str, reason: str, stage: str, services: Services) -> None:
+    """Quarantine the pending inputs of ``input_id``'s group with ``reason`` and finalise them
+    (a failure policy gave up on them)."""
+    catalog = services.catalog
+    row = _get(input_id, services)
+    root = Path(catalog.batch_hotfolder(row.batch_id))
+    profile = services.profile_for(str(root))
+    for pending in _batch_group(row, root, profile, services) if row.outcome == "pending" else []:
+        finalize(catalog.mark_quarantined(pending.id, reason, stage), services)
+    _finalize_group(row, root, profile, services)
+
+
+@contextlib.contextmanager
+def group_lock(key: str, services: Services) -> Iterator[bool]:
+    """A lock file per group on the shared data directory: True when this worker holds it.
+
+    Across processes and hosts (where the filesystem passes on flock, as local disks and NFSv4
+    do); the kernel releases it when a worker dies, so a redelivered message finds it free."""
+    from filelock import FileLock, Timeout
+
+    locks = services.work_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(locks / f"{key}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        lock.release()
+
+
+def _get(input_id: str, services: Services) -> InputFileRow:
+    row = services.catalog.get_input(input_id)
+    if row is None:
+        raise InputNotFound(f"input {input_id} does not exist", stage="process")
+    return row
+
+
+def _finalize_group(row: InputFileRow, root: Path, profile: HotFolderProfile, services: Services) -> None:
+    group = _batch_group(row, root, profile, services, pending_only=False) if profile.separation != "file" else [row]
+    for done in group:
+        finalize(done, services)
 
 
 # --- finalising -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ store can live elsewhere. A stage that needs a local file copies one out with ``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from archive.errors import BlobNotFound, BlobStoreUnavailable
+from archive.errors import BlobNotFound, BlobStoreFull, BlobStoreUnavailable
+from ingest.errors import DiskFull, is_disk_full
 
 __all__ = ["BlobRef", "BlobStore", "FileBlobStore", "copy_to", "sha256_file"]
 
@@ -69,17 +71,29 @@ def copy_to(blobs: BlobStore, sha256: str, target: Path, *, chunk_size: int = CH
     """Stream a blob into the local file ``target`` (replacing it) and return ``target``.
 
     For stages that need a real file (OCR); the caller chooses where and removes it. A failed
-    copy leaves no partial file behind.
+    copy leaves no partial file behind; a full disk under ``target`` raises ``DiskFull``.
     """
     target = Path(target)
     with blobs.open(sha256) as source:
         try:
             with open(target, "wb") as out:
                 shutil.copyfileobj(source, out, chunk_size)
+        except OSError as e:
+            target.unlink(missing_ok=True)
+            if is_disk_full(e):
+                raise DiskFull(target) from e
+            raise
         except BaseException:
             target.unlink(missing_ok=True)
             raise
     return target
+
+
+def _unavailable(what: str, path: Path, error: OSError) -> BlobStoreUnavailable:
+    """The store's write failure named by what to do: ``BlobStoreFull`` for a full disk."""
+    if is_disk_full(error):
+        return BlobStoreFull(path)
+    return BlobStoreUnavailable(f"{what}: {error}")
 
 
 def sha256_file(path: Path, *, chunk_size: int = CHUNK_SIZE) -> str:
@@ -145,7 +159,7 @@ class FileBlobStore:
             tmp_dir.mkdir(parents=True, exist_ok=True)
             fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="put-", suffix=".part")
         except OSError as e:
-            raise BlobStoreUnavailable(f"cannot write to the blob store at {self.root}: {e}") from e
+            raise _unavailable(f"cannot write to the blob store at {self.root}", self.root, e) from e
         tmp = Path(tmp_name)
         try:
             ref = self._copy_and_hash(stream, fd, tmp)
@@ -190,20 +204,28 @@ class FileBlobStore:
     def _copy_and_hash(self, stream: BinaryIO, fd: int, tmp: Path) -> BlobRef:
         digest = hashlib.sha256()
         size = 0
-        with os.fdopen(fd, "wb") as out:
+        out = os.fdopen(fd, "wb")
+        try:
             while chunk := stream.read(self._chunk_size):
                 digest.update(chunk)
                 size += len(chunk)
                 try:
                     out.write(chunk)
                 except OSError as e:
-                    raise BlobStoreUnavailable(f"cannot write blob to {tmp}: {e}") from e
+                    raise _unavailable(f"cannot write blob to {tmp}", self.root, e) from e
             try:
                 out.flush()
                 os.fsync(out.fileno())
                 os.chmod(tmp, 0o444)
             except OSError as e:
-                raise BlobStoreUnavailable(f"cannot flush blob to {tmp}: {e}") from e
+                raise _unavailable(f"cannot flush blob to {tmp}", self.root, e) from e
+        except BaseException:
+            # closing flushes what is still buffered, and fails again on a full disk: the first
+            # error is the one to report
+            with contextlib.suppress(OSError):
+                out.close()
+            raise
+        out.close()  # flushed and synced above: nothing left to write
         return BlobRef(sha256=digest.hexdigest(), size=size)
 
     def _publish(self, tmp: Path, sha256: str) -> None:
@@ -220,7 +242,7 @@ class FileBlobStore:
                 _fsync_dir(final.parent.parent)
                 _fsync_dir(self.root)
         except OSError as e:
-            raise BlobStoreUnavailable(f"cannot store blob {sha256} at {final}: {e}") from e
+            raise _unavailable(f"cannot store blob {sha256} at {final}", self.root, e) from e
         log.debug("stored blob %s", sha256)
 
 

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-from archive.errors import CatalogNotMigrated, CatalogUnavailable
+from archive.errors import CatalogFull, CatalogNotMigrated, CatalogUnavailable
 from ingest.errors import PipelineError
 
 __all__ = [
@@ -141,6 +141,8 @@ def translate_db_error(error: DBAPIError) -> PipelineError | None:
         return CatalogNotMigrated(
             f"the catalog has no schema ({message}); run `kartoteka db upgrade`"
         )
+    if "database or disk is full" in lowered or "could not extend file" in lowered or "no space left" in lowered:
+        return CatalogFull("the catalog database", detail=message)
     if isinstance(error, OperationalError) or error.connection_invalidated:
         return CatalogUnavailable(f"the catalog database is unavailable ({message}); retry later")
     return None

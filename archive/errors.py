@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from ingest.errors import ConfigurationError, PermanentError, TransientError
+from ingest.errors import ConfigurationError, DiskFull, PermanentError, TransientError
 
 __all__ = [
     "BatchNotFound",
     "BlobNotFound",
+    "BlobStoreFull",
     "BlobStoreUnavailable",
     "CardNotFound",
+    "CatalogFull",
     "CatalogNotMigrated",
     "CatalogUnavailable",
     "InputNotFound",
@@ -99,10 +101,22 @@ class BlobStoreUnavailable(TransientError):
     code = "blob-store-unavailable"
 
 
+class BlobStoreFull(DiskFull, BlobStoreUnavailable):
+    """The disk holding the blob store is full: free space, and the same write will work."""
+
+    code = "disk-full"
+
+
 class CatalogUnavailable(TransientError):
     """The catalog database is locked, busy or unreachable: retry later."""
 
     code = "catalog-unavailable"
+
+
+class CatalogFull(DiskFull, CatalogUnavailable):
+    """SQLite says "database or disk is full" (or PostgreSQL "could not extend file"): free space."""
+
+    code = "disk-full"
 
 
 class CatalogNotMigrated(ConfigurationError):

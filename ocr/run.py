@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ingest.errors import UnsupportedInput
+from ingest.errors import DiskFull, UnsupportedInput, is_disk_full
 from ocr.config import OcrConfig
 from ocr.engine import OcrEngine
 from ocr.model import FileResult, PageResult
@@ -67,7 +67,7 @@ def recognize_files(
     With ``spool``, each page's searchable-PDF page is written there (``PageResult.pdf_file``)
     instead of being kept in memory; without it the PDF pages are dropped. A bad file or page
     becomes an ``error`` in its result; only a ConfigurationError (Tesseract or a language pack
-    missing) stops the run.
+    missing) or a DiskFull (no room in ``spool``) stops the run.
     """
     jobs = workers(cfg)
     limit = 2 * jobs
@@ -136,7 +136,13 @@ def _spool(page: PageResult, spool: Path | None, file_index: int) -> PageResult:
     if spool is None:
         return replace(page, pdf=None)
     target = spool / f"{file_index:05d}-{page.number:05d}.pdf"
-    target.write_bytes(page.pdf)
+    try:
+        target.write_bytes(page.pdf)
+    except OSError as e:
+        target.unlink(missing_ok=True)
+        if is_disk_full(e):
+            raise DiskFull(spool, stage="ocr") from e
+        raise
     return replace(page, pdf=None, pdf_file=target)
 
 
@@ -149,7 +155,8 @@ def searchable_pdf_from(pages: Iterable[tuple[Path, PageResult]], out: Path) -> 
     """Assemble a PDF from pages of one or more files, each given with the file it came from.
 
     OCR'd pages come from Tesseract's renderer, text-layer pages are the original PDF's own
-    pages, pages that failed keep their image without text, blank pages are left out.
+    pages, pages that failed keep their image without text, blank pages are left out. A full
+    disk under ``out`` raises ``DiskFull``.
     """
     parts: list[tuple[Path, int]] = []
     for source, page in pages:
@@ -157,4 +164,9 @@ def searchable_pdf_from(pages: Iterable[tuple[Path, PageResult]], out: Path) -> 
             parts.append((page.pdf_file, 0))
         elif page.source == "text-layer":
             parts.append((source, page.number - 1))
-    return assemble(parts, out)
+    try:
+        return assemble(parts, out)
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFull(out.parent, stage="ocr") from e
+        raise

@@ -21,6 +21,7 @@ from typing import Any
 
 import tantivy
 
+from ingest.errors import DiskFull, is_disk_full
 from search.backend import (
     CARD_BOOST,
     FACETS,
@@ -120,7 +121,12 @@ class TantivyIndex:
         if self._writer is None:
             return
         writer, self._writer = self._writer, None
-        writer.commit()
+        try:
+            writer.commit()
+        except (OSError, ValueError) as e:  # tantivy reports its io errors as ValueError text
+            if is_disk_full(e) or "No space left on device" in str(e):
+                raise DiskFull(self.path, stage="index") from e
+            raise
         # Finishes the merges (which drop deleted documents and the files no segment uses any
         # more) and gives the lock back.
         writer.wait_merging_threads()
@@ -246,8 +252,13 @@ def _read_marker(path: Path) -> dict[str, Any]:
 
 def _write_marker(path: Path, *, complete: bool) -> None:
     tmp = path / (_VERSION_FILE + ".tmp")
-    tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "complete": complete}), encoding="utf-8")
-    tmp.replace(path / _VERSION_FILE)
+    try:
+        tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "complete": complete}), encoding="utf-8")
+        tmp.replace(path / _VERSION_FILE)
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFull(path, stage="index") from e
+        raise
 
 
 def _bound(value: date | None) -> Any:

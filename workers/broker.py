@@ -13,9 +13,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from dramatiq.middleware import CurrentMessage
 
 from ingest.errors import ConfigurationError, PermanentError, TransientError
 from app import pipeline
@@ -26,6 +28,80 @@ log = logging.getLogger(__name__)
 #: One document may take long (a 300-page PDF): the limit is per message, in milliseconds.
 TIME_LIMIT_MS = 6 * 60 * 60 * 1000
 
+#: The queues of the distributed mode, one per stage, so recognition scales apart from the rest.
+#: ``process`` is the embedded mode's queue (``kartoteka run``: both stages in one call).
+OCR_QUEUE, ARCHIVE_QUEUE, PROCESS_QUEUE = "ocr", "archive", "process"
+QUEUES = (OCR_QUEUE, ARCHIVE_QUEUE, PROCESS_QUEUE)
+
+#: RabbitMQ message priorities (``broker_priority``; queues declared with ``x-max-priority``):
+#: a single upload or a one-file batch goes before the files of a larger batch, and a
+#: registration before new recognition. Redis has no priorities: its queues are first in,
+#: first out, whatever the priority (dramatiq's RedisBroker ignores the option).
+MAX_PRIORITY = 9
+PRIORITY_URGENT, PRIORITY_BATCH, PRIORITY_REGISTER = 5, 1, 7
+#: A killed worker's unacknowledged Redis messages go back to their queue once its heartbeat
+#: is this old (RabbitMQ redelivers at once, when the connection drops).
+REDIS_HEARTBEAT_MS = 20_000
+#: Redis queue maintenance (which requeues those messages) runs on this many commands per million.
+REDIS_MAINTENANCE_CHANCE = 50_000
+
+
+def priority_for(batch_size: int) -> int:
+    return PRIORITY_URGENT if batch_size <= 1 else PRIORITY_BATCH
+
+
+Action = Literal["retry", "quarantine", "raise"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What happens to a message whose step raised an error of a class: ``retry`` it up to
+    ``max_retries`` times with a backoff, and once they are spent ``then``: ``quarantine`` the
+    input with the error as its reason, or ``raise`` (drop the message: the input stays pending
+    and the recovery sweep sends it again later)."""
+
+    action: Action
+    max_retries: int = 0
+    then: Action = "raise"
+
+
+#: The failure policy, most specific class first. TransientError: a catalog, broker or index
+#: that did not answer, a lock held, an engine that could not run. PermanentError: bad input
+#: (the pipeline records most as a quarantined outcome itself; what reaches here is quarantined).
+FAILURE_POLICY: dict[type[BaseException], Policy] = {
+    pipeline.PageTimedOut: Policy("retry", max_retries=1, then="quarantine"),
+    TransientError: Policy("retry", max_retries=10, then="raise"),
+    PermanentError: Policy("quarantine"),
+}
+#: Errors outside the table (bugs, OSError): retried a few times, then left to the sweep.
+DEFAULT_POLICY = Policy("retry", max_retries=3, then="raise")
+#: The backoff between retries (dramatiq's Retries: exponential from min to max, with jitter).
+MIN_BACKOFF_MS, MAX_BACKOFF_MS = 1_000, 60_000
+
+
+def policy_for(error: BaseException) -> Policy:
+    for cls in type(error).__mro__:
+        if cls in FAILURE_POLICY:
+            return FAILURE_POLICY[cls]
+    return DEFAULT_POLICY
+
+
+def retry_when(retries: int, error: BaseException) -> bool:
+    """dramatiq's ``retry_when`` from the table: retry while the policy allows it."""
+    policy = policy_for(error)
+    return policy.action == "retry" and retries < policy.max_retries
+
+
+def actor_options() -> dict[str, Any]:
+    """The options of every actor, built from the failure policy."""
+    return {
+        "retry_when": retry_when,
+        "min_backoff": MIN_BACKOFF_MS,
+        "max_backoff": MAX_BACKOFF_MS,
+        "time_limit": TIME_LIMIT_MS,
+        "throws": tuple(cls for cls, p in FAILURE_POLICY.items() if p.action != "retry"),
+    }
+
 
 def make_broker(url: str | None) -> dramatiq.Broker:
     """In-process (no URL), Redis (redis://) or RabbitMQ (amqp://)."""
@@ -35,13 +111,16 @@ def make_broker(url: str | None) -> dramatiq.Broker:
     elif url.startswith(("redis://", "rediss://", "unix://")):
         from dramatiq.brokers.redis import RedisBroker
 
-        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
+            url=url, heartbeat_timeout=REDIS_HEARTBEAT_MS, maintenance_chance=REDIS_MAINTENANCE_CHANCE
+        )
     elif url.startswith(("amqp://", "amqps://")):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker
 
-        broker = RabbitmqBroker(url=url)
+        broker = RabbitmqBroker(url=url, max_priority=MAX_PRIORITY)
     else:
         raise ConfigurationError(f"broker URL {url!r}: use redis://, amqp:// or leave it empty for in-process")
+    broker.add_middleware(CurrentMessage())
     dramatiq.set_broker(broker)
     return broker
 
@@ -62,36 +141,98 @@ def check_broker(url: str | None, timeout: float = 2.0) -> None:
 
             redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
     except ImportError as e:
-        raise ConfigurationError(f"broker {url!r}: its client library is not installed ({e.name})") from e
+        raise ConfigurationError(f"broker {_shown(url)}: its client library is not installed ({e.name})") from e
     except Exception as e:  # refused, timed out, unknown host: the broker is not there now
-        raise TransientError(f"broker {url!r} is unreachable: {type(e).__name__}: {e}") from e
+        raise TransientError(f"broker {_shown(url)} is unreachable: {type(e).__name__}") from e
+
+
+def _shown(url: str) -> str:
+    """The URL as messages and logs may show it: without its password."""
+    from workers.preflight import redact
+
+    return redact(url)
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Sends an input id to the recognition queue with the priority its batch's size gives."""
+
+    actor: dramatiq.Actor  # type: ignore[type-arg]
+
+    def send(self, input_id: str, *, batch_size: int = 1) -> dramatiq.Message:  # type: ignore[type-arg]
+        return self.actor.send_with_options(args=(input_id,), broker_priority=priority_for(batch_size))
 
 
 @dataclass(frozen=True)
 class Actors:
-    process: dramatiq.Actor  # type: ignore[type-arg]
+    #: where new work goes: ``process.send(input_id)`` (the ``ocr`` queue, urgent by default)
+    process: Sender
+    #: the two stages of the distributed mode
+    ocr: dramatiq.Actor  # type: ignore[type-arg]
+    archive: dramatiq.Actor  # type: ignore[type-arg]
+    #: both stages in one call (``kartoteka run``: pipeline.process_input on queue ``process``)
+    whole: dramatiq.Actor  # type: ignore[type-arg]
+
+
+def _retries() -> int:
+    message = CurrentMessage.get_current_message()
+    return 0 if message is None else int(message.options.get("retries", 0))
+
+
+def _apply_policy(input_id: str, error: BaseException, services: Services) -> None:
+    """Re-raise ``error`` for dramatiq to retry or drop, or quarantine the input (the table)."""
+    policy = policy_for(error)
+    if policy.action == "retry" and _retries() < policy.max_retries:
+        raise error
+    final = policy.then if policy.action == "retry" else policy.action
+    if final != "quarantine":
+        raise error
+    stage = getattr(error, "stage", "") or "process"
+    reason = str(error) if policy.action != "retry" else f"{error} (failed {policy.max_retries + 1} times)"
+    log.warning("quarantining %s: %s", input_id, reason)
+    pipeline.quarantine_input(input_id, reason, stage, services)
 
 
 def declare_actors(
     broker: dramatiq.Broker, services: Services, on_done: Callable[[str], None] = lambda _id: None
 ) -> Actors:
+    """The actors on ``broker``: ``ocr`` (recognise, then send to ``archive``), ``archive``
+    (register and finalise), and ``whole`` (both at once, the embedded mode)."""
+    holder: list[dramatiq.Actor] = []  # type: ignore[type-arg]
+
+    def recognise_input(input_id: str) -> None:
+        try:
+            lead = pipeline.recognise_input(input_id, services)
+        except Exception as e:
+            _apply_policy(input_id, e, services)
+            return
+        if lead is not None:
+            holder[1].send_with_options(args=(lead,), broker_priority=PRIORITY_REGISTER)
+
+    def register_input(input_id: str) -> None:
+        try:
+            if not pipeline.register_input(input_id, services):
+                log.warning("work area of %s is missing: recognising it again", input_id)
+                holder[0].send_with_options(args=(input_id,), broker_priority=PRIORITY_BATCH)
+        except Exception as e:
+            _apply_policy(input_id, e, services)
+        finally:
+            on_done(input_id)
+
     def process_input(input_id: str) -> None:
         try:
             pipeline.process_input(input_id, services)
         finally:
             on_done(input_id)
 
-    process = dramatiq.actor(
-        broker=broker,
-        actor_name="process_input",
-        queue_name="process",
-        max_retries=5,
-        min_backoff=2_000,
-        max_backoff=120_000,
-        time_limit=TIME_LIMIT_MS,
-        throws=(PermanentError,),
-    )(process_input)
-    return Actors(process=process)
+    opts = actor_options()
+    holder.append(dramatiq.actor(broker=broker, actor_name="recognise_input", queue_name=OCR_QUEUE, **opts)(recognise_input))
+    holder.append(dramatiq.actor(broker=broker, actor_name="register_input", queue_name=ARCHIVE_QUEUE, **opts)(register_input))
+    whole = dramatiq.actor(
+        broker=broker, actor_name="process_input", queue_name=PROCESS_QUEUE, max_retries=5, min_backoff=2_000,
+        max_backoff=120_000, time_limit=TIME_LIMIT_MS, throws=(PermanentError,),
+    )(process_input)  # fmt: skip
+    return Actors(process=Sender(holder[0]), ocr=holder[0], archive=holder[1], whole=whole)
 
 
 class Dispatcher:
@@ -102,21 +243,33 @@ class Dispatcher:
     (their message may have been lost with a broker).
     """
 
-    def __init__(self, send: Callable[[str], object], stale_after: float = 900.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        send: Callable[[str], object],
+        stale_after: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+        sized: Callable[[str, int], object] | None = None,
+    ) -> None:
         self._send = send
+        self._sized = sized
         self._stale_after = stale_after
         self._clock = clock
         self._sent: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def enqueue(self, input_id: str) -> bool:
+    def enqueue(self, input_id: str, batch_size: int | None = None) -> bool:
+        """Send ``input_id`` unless it is in flight; with ``batch_size``, through ``sized`` (the
+        priority its batch's size gives)."""
         now = self._clock()
         with self._lock:
             sent = self._sent.get(input_id)
             if sent is not None and now - sent < self._stale_after:
                 return False
             self._sent[input_id] = now
-        self._send(input_id)
+        if batch_size is not None and self._sized is not None:
+            self._sized(input_id, batch_size)
+        else:
+            self._send(input_id)
         return True
 
     def done(self, input_id: str) -> None:
@@ -124,7 +277,13 @@ class Dispatcher:
             self._sent.pop(input_id, None)
 
     def sweep(self, pending: Iterable[str]) -> int:
-        count = sum(1 for i in pending if self.enqueue(i))
+        """Send the pending ids not in flight; forget ids no longer pending (another process
+        finished them: in the distributed mode ``done`` is never called in the sender)."""
+        ids = list(pending)
+        with self._lock:
+            for gone in set(self._sent) - set(ids):
+                del self._sent[gone]
+        count = sum(1 for i in ids if self.enqueue(i))
         if count:
             log.info("recovery sweep re-enqueued %d unfinished inputs", count)
         return count

@@ -22,6 +22,8 @@ from app.settings import load_settings
 #: catalog or the broker (0.8 s of imports otherwise). ``--help`` and unknown commands import all.
 COMMANDS = {
     "run": "workers.service_command",
+    "watch": "workers.watch_command",
+    "worker": "workers.worker_command",
     "ingest": "workers.ingest_command",
     "ocr": "workers.ocr_command",
     "card": "workers.catalog_commands",
@@ -34,6 +36,7 @@ COMMANDS = {
     "token": "workers.account_commands",
     "user": "workers.account_commands",
     "export": "workers.export_command",
+    "status": "workers.status_command",
 }
 
 

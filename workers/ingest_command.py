@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.intake import ingest_paths
+from app.intake import IngestReport, ingest_paths
 from app.records import ledger_entry
 from app.services import Services
 from app.settings import Settings
@@ -43,18 +43,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                     bar.write(f"kartoteka: {problem}", file=sys.stderr)
 
             report = ingest_paths(services, args.paths, on_total=on_total, on_file=on_file)
+            for _, problem in report.unrecorded:
+                bar.write(f"kartoteka: {problem}", file=sys.stderr)
     finally:
         services.close()
     for problem in report.problems:
         if "search index" in problem:
             print(f"kartoteka: {problem}", file=sys.stderr)
+    _print_outcomes(report, as_json=args.json)
     totals = report.totals
-    if args.json:
-        print_json({"files": [ledger_entry(r) for r in report.files], "totals": totals})
-    else:
-        for r in report.files:
-            print(f"{r.outcome:12} {r.card_number or '-':16} {r.path}" + (f"  ({r.reason})" if r.reason else ""))
-        print(", ".join(f"{n} {k}" for k, n in sorted(totals.items())), file=sys.stderr)
     if totals.get("pending"):
         return ExitCode.TRY_AGAIN
     return ExitCode.BAD_INPUT if totals.get("quarantined") else ExitCode.OK
+
+
+def _print_outcomes(report: IngestReport, *, as_json: bool) -> None:
+    """Every file's outcome (stdout: a table, or the ledger as JSON) and the totals (stderr)."""
+    totals = report.totals
+    if as_json:
+        files = [ledger_entry(r) for r in report.files]
+        files += [{"path": str(path), "outcome": "pending", "reason": problem} for path, problem in report.unrecorded]
+        print_json({"files": files, "totals": totals})
+        return
+    for r in report.files:
+        print(f"{r.outcome:12} {r.card_number or '-':16} {r.path}" + (f"  ({r.reason})" if r.reason else ""))
+    for path, _ in report.unrecorded:
+        print(f"{'pending':12} {'-':16} {path}  (not recorded yet)")
+    print(", ".join(f"{n} {k}" for k, n in sorted(totals.items())), file=sys.stderr)

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     broker = make_broker(settings.broker_url)
     dispatcher_ref: list[Dispatcher] = []
     actors = declare_actors(broker, services, on_done=lambda i: dispatcher_ref[0].done(i))
-    dispatcher = Dispatcher(actors.process.send)
+    dispatcher = Dispatcher(actors.whole.send)
     dispatcher_ref.append(dispatcher)
     app = create_app(settings, services, enqueue=dispatcher.enqueue)
     api = ApiServer(app, sock)

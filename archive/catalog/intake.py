@@ -73,6 +73,8 @@ class IntakeLedger(Protocol):
 
     def mark_quarantined(self, input_id: str, reason: str, stage: str) -> InputFileRow: ...
 
+    def note_transient(self, input_id: str, reason: str) -> InputFileRow: ...
+
     def pending_inputs(self) -> list[InputFileRow]: ...
 
     def outcome_counts(self) -> dict[Outcome, int]: ...
@@ -228,6 +230,15 @@ class SqlIntake(CatalogBase):
             if stage is not None:
                 values["stage"] = stage
             update_input(conn, input_id, self._clock(), **values)
+            return get_input_row(conn, input_id)
+
+    def note_transient(self, input_id: str, reason: str) -> InputFileRow:
+        """Say why a pending input is still pending (a full disk, an engine that could not run),
+        so the ledger shows it; an input with an outcome keeps its own reason."""
+        with self._write() as conn:
+            row = lock_input(conn, input_id)
+            if row.outcome == "pending" and row.reason != reason:
+                update_input(conn, input_id, self._clock(), reason=reason)
             return get_input_row(conn, input_id)
 
     def mark_quarantined(self, input_id: str, reason: str, stage: str) -> InputFileRow:

@@ -324,3 +324,11 @@ def test_list_batches_is_one_query_however_many_batches(catalog: Catalog, db_eng
 
     assert [s.counts["pending"] for s in summaries] == [1, 1, 1, 1]
     assert len(selects) == 1 and "GROUP BY" in selects[0]
+
+
+def test_a_pending_input_notes_why_it_waits_and_an_outcome_keeps_its_own_reason(catalog: Catalog, batch: str) -> None:
+    input_id = record(catalog, batch, "a.pdf")
+    noted = catalog.note_transient(input_id, "the disk holding /data is full: free space")
+    assert (noted.outcome, noted.reason) == ("pending", "the disk holding /data is full: free space")
+    done = catalog.mark_quarantined(input_id, "not a scan", "ingest")
+    assert catalog.note_transient(input_id, "later").reason == done.reason == "not a scan"

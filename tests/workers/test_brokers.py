@@ -7,6 +7,7 @@ message the broker lost."""
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ def wire(broker: dramatiq.Broker, services: Services, clock: Callable[[], float]
 
     actors = declare_actors(broker, services, on_done=on_done)
     sent: list[dramatiq.Message] = []  # type: ignore[type-arg]
-    dispatcher = Dispatcher(lambda input_id: sent.append(actors.process.send(input_id)), stale_after=900.0, clock=clock)
+    dispatcher = Dispatcher(lambda input_id: sent.append(actors.whole.send(input_id)), stale_after=900.0, clock=clock)
     holder.append(Wiring(actors, dispatcher, sent, done))
     return holder[0]
 
@@ -135,3 +136,87 @@ def test_the_recovery_sweep_resends_an_input_whose_message_was_lost(broker: dram
     assert rig.services.catalog.pending_inputs() == []
     # Nothing pending, nothing in flight: the next sweep sends nothing.
     assert wiring.dispatcher.sweep([r.id for r in rig.services.catalog.pending_inputs()]) == 0
+
+
+def run_stage_worker(broker: dramatiq.Broker) -> dramatiq.Worker:
+    worker = dramatiq.Worker(broker, queues={"ocr", "archive"}, worker_threads=2, worker_timeout=100)
+    worker.start()
+    return worker
+
+
+def test_the_distributed_stages_recognise_on_ocr_and_register_on_archive(broker: dramatiq.Broker, rig: Rig) -> None:
+    actors = declare_actors(broker, rig.services)
+    broker.flush_all()
+    row = rig.intake(rig.drop("letter.png", ["letter"]))
+    message = actors.process.send(row.id)
+    assert (message.queue_name, message.args, message.options["broker_priority"]) == ("ocr", (row.id,), 5)
+    assert actors.process.send(row.id, batch_size=40).options["broker_priority"] == 1
+    worker = run_stage_worker(broker)
+    try:
+        broker.join("ocr", timeout=int(WAIT_S * 1000))
+        broker.join("archive", timeout=int(WAIT_S * 1000))
+    finally:
+        worker.stop(timeout=10_000)
+    done = rig.services.catalog.get_input(row.id)
+    assert done is not None and done.outcome == "archived", done
+    assert len(rig.cards()) == 1, "the duplicate message registered a second card"
+    assert rig.engine.calls == Counter({"letter": 1})
+    assert not (rig.services.work_dir / "areas" / row.id).exists(), "the work area was not deleted"
+
+
+def test_a_redelivered_recognition_with_a_complete_work_area_skips_recognition(rig: Rig) -> None:
+    from app import pipeline, workarea
+
+    row = rig.intake(rig.drop("letter.png", ["letter"]))
+    assert pipeline.recognise_input(row.id, rig.services) == row.id
+    assert workarea.complete(rig.services.work_dir, row.id)
+    # The message comes again (the worker died before acknowledging it): no second recognition.
+    assert pipeline.recognise_input(row.id, rig.services) == row.id
+    assert rig.engine.calls == Counter({"letter": 1})
+    assert pipeline.register_input(row.id, rig.services)
+    # The registration message comes again: committed, so it only finalises; nothing doubles.
+    assert pipeline.register_input(row.id, rig.services)
+    assert pipeline.recognise_input(row.id, rig.services) is None
+    done = rig.services.catalog.get_input(row.id)
+    assert done is not None and done.outcome == "archived" and len(rig.cards()) == 1
+
+
+def test_the_failure_policy_table_builds_the_retry_rule() -> None:
+    from app.pipeline import PageTimedOut
+    from ingest.errors import PermanentError, TransientError
+    from workers.broker import FAILURE_POLICY, actor_options, policy_for, retry_when
+
+    assert retry_when(0, TransientError("catalog unreachable")) and retry_when(9, TransientError("x"))
+    assert not retry_when(10, TransientError("x"))
+    assert retry_when(0, PageTimedOut("slow")) and not retry_when(1, PageTimedOut("slow"))
+    assert policy_for(PageTimedOut("slow")).then == "quarantine"
+    assert not retry_when(0, PermanentError("bad"))
+    assert policy_for(PermanentError("bad")) is FAILURE_POLICY[PermanentError]
+    assert actor_options()["throws"] == (PermanentError,)
+
+
+def test_a_page_over_its_time_limit_is_retried_once_then_quarantined(broker: dramatiq.Broker, tmp_path: Path) -> None:
+    engine = ScriptedEngine({"slow": PageScript("никогда", fail="hang")})
+    settings = scripted_settings(tmp_path, {"page_timeout": 0.3})
+    made = Rig(Services(settings, engine_factory=lambda _s: engine), engine)
+    try:
+        actors = declare_actors(broker, made.services)
+        broker.flush_all()
+        row = made.intake(made.drop("slow.png", ["slow"]))
+        actors.process.send(row.id)
+        worker = run_stage_worker(broker)
+        try:
+            # Polled: RabbitMQ's join does not count a retry its worker holds until its backoff ends.
+            deadline = time.monotonic() + WAIT_S
+            while (done := made.services.catalog.get_input(row.id)) is not None and done.outcome == "pending":
+                assert time.monotonic() < deadline, "the input was never decided"
+                time.sleep(0.1)
+        finally:
+            worker.stop(timeout=10_000)
+        assert done is not None and done.outcome == "quarantined", done
+        assert "longer than 0.3 s" in (done.reason or "") and "failed 2 times" in (done.reason or ""), done.reason
+        assert engine.calls == Counter({"slow": 2}), "the page was not tried exactly twice"
+        assert (made.quarantine / "slow.png").exists()
+    finally:
+        engine.release()
+        made.services.close()

@@ -1,0 +1,126 @@
+"""``kartoteka worker``: dramatiq workers of the distributed mode over the configured broker.
+
+``--queues ocr,archive`` (the default: both stages; ``process`` too for a ``kartoteka run`` on
+the same broker), ``--threads N`` messages at once per process (default ``worker_threads``),
+``--processes N`` worker processes, each forked from this one with Services of its own (its
+catalog connections, its OCR engine); a process that dies is started again. SIGTERM or Ctrl-C
+stops every process cleanly: messages being worked on finish or go back to the broker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+
+import dramatiq
+
+from app.services import Services
+from app.settings import Settings
+from ingest.errors import ConfigurationError
+from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker
+from workers.exitcodes import ExitCode
+from workers.service_command import _stop_on_signals
+from workers.watch_command import check_distributed_settings
+
+log = logging.getLogger(__name__)
+
+#: A worker process that died is started again after this many seconds.
+RESTART_DELAY_S = 1.0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("worker", help="distributed mode: recognise and register what the broker's queues hold")
+    p.add_argument("--queues", default=f"{OCR_QUEUE},{ARCHIVE_QUEUE}", help="comma-separated queues (default: ocr,archive)")
+    p.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--threads", type=int, default=None, metavar="N", help="messages at once per process")
+    p.set_defaults(run=run, log_level="INFO")
+
+
+def _queues(text: str) -> set[str]:
+    queues = {q.strip() for q in text.split(",") if q.strip()}
+    unknown = queues - set(QUEUES)
+    if not queues or unknown:
+        raise ConfigurationError(f"--queues {text!r}: use some of {', '.join(QUEUES)}")
+    return queues
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    queues = _queues(args.queues)
+    if args.processes < 1 or (args.threads is not None and args.threads < 1):
+        raise ConfigurationError("--processes and --threads must be at least 1")
+    check_distributed_settings(settings, "worker")
+    threads = args.threads or settings.worker_threads
+    if args.processes == 1:
+        return work(settings, queues, threads)
+    return _supervise(settings, queues, threads, args.processes)
+
+
+def work(settings: Settings, queues: set[str], threads: int) -> int:
+    """One worker process: its Services, the actors on the broker, a dramatiq Worker."""
+    services = Services(settings)
+    log.info("recognition engine: %s", services.engine.name)  # a missing Tesseract stops the start
+    services.start_retraining()
+    broker = make_broker(settings.broker_url)
+    declare_actors(broker, services)
+    worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=250)
+    stop = _stop_on_signals()
+    worker.start()
+    log.info("worker %d on %s, %d threads", os.getpid(), ",".join(sorted(queues)), threads)
+    try:
+        stop.wait()
+    finally:
+        worker.stop(timeout=30_000)
+        broker.close()
+        services.close()
+    return ExitCode.OK
+
+
+def _fork(settings: Settings, queues: set[str], threads: int) -> int:
+    pid = os.fork()
+    if pid == 0:  # the child: a worker until SIGTERM, never returning into the parent's code
+        code = 1
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            code = work(settings, queues, threads)
+        except BaseException:
+            log.exception("worker process failed")
+        finally:
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(code)
+    return pid
+
+
+def _supervise(settings: Settings, queues: set[str], threads: int, processes: int) -> int:
+    """Fork ``processes`` workers, start again any that dies, pass SIGTERM on to all."""
+    stop = _stop_on_signals()
+    children = {_fork(settings, queues, threads) for _ in range(processes)}
+    while not stop.is_set():
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = 0, 0
+        if pid in children:
+            children.discard(pid)
+            log.warning("worker process %d ended (status %d): starting another", pid, status)
+            stop.wait(RESTART_DELAY_S)
+            if not stop.is_set():
+                children.add(_fork(settings, queues, threads))
+            continue
+        stop.wait(0.5)
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    for pid in children:
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    return ExitCode.OK
