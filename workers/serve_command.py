@@ -62,6 +62,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     host = args.host or settings.http_host
     port = settings.http_port if args.port is None else args.port
     sock = bind(host, port)  # first: a port in use is the one line printed, before anything loads
+    from workers.preflight import check_reachable
+
+    check_reachable(settings)  # an unreachable catalog, broker or index: one line, exit 4
     from workers.api.app import create_app
     from workers.api.metrics import app_metrics
     from workers.api.sender import start_sender

@@ -211,3 +211,10 @@ def test_run_and_serve_on_one_data_directory_post_each_webhook_once(tmp_path: Pa
     texts = [path.read_text() for path in logs.values()]
     assert sorted("sending webhooks from this process" in t for t in texts) == [False, True], texts
     assert sum("stands by" in t for t in texts) == 1
+
+
+def test_serve_names_an_unreachable_index_in_one_line_and_exits_4(tmp_path: Path) -> None:
+    done = _kartoteka(tmp_path / "data", "serve", KARTOTEKA_HTTP_PORT="0",
+                      KARTOTEKA_SEARCH_URL="http://127.0.0.1:9/kartoteka")  # fmt: skip
+    assert done.returncode == 4, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("kartoteka: search index http://127.0.0.1:9/kartoteka")
