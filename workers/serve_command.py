@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from app.services import Services
 from app.settings import Settings
 from workers.exitcodes import ExitCode
+from workers.signals import stop_on_signals
 
 if TYPE_CHECKING:
     from app.uploads import Enqueue
@@ -30,19 +28,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--host", help="listen on this address (else KARTOTEKA_HTTP_HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen on this port (else KARTOTEKA_HTTP_PORT, 8000)")
     p.set_defaults(run=serve, log_level="INFO")
-
-
-def stop_event() -> threading.Event:
-    """An event SIGTERM and SIGINT set (the main thread's handlers)."""
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stop
 
 
 def _enqueue(settings: Settings, services: Services) -> Enqueue | None:
@@ -72,7 +57,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     services = Services(settings)
     app = create_app(settings, services, enqueue=_enqueue(settings, services))
     server = ApiServer(app, sock)
-    stop = stop_event()
+    stop = stop_on_signals()
     server.start()
     sender = start_sender(services, stop, app_metrics(app))
     try:

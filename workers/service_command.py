@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import threading
 from collections.abc import Callable
-from types import FrameType
 
 import dramatiq
 
@@ -33,6 +31,7 @@ from workers.api.sender import start_sender
 from workers.api.server import ApiServer, bind
 from workers.broker import Dispatcher, declare_actors, make_broker
 from workers.exitcodes import ExitCode
+from workers.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.set_defaults(run=run, log_level="INFO")
 
 
-def _hot_folders(settings: Settings) -> list[HotFolderProfile]:
+def hot_folders(settings: Settings) -> list[HotFolderProfile]:
     """The configured hot folders, created with their quarantine folders if missing."""
     profiles = settings.profiles()
     if not profiles:
@@ -54,26 +53,14 @@ def _hot_folders(settings: Settings) -> list[HotFolderProfile]:
     return profiles
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        log.info("signal %d: stopping", signum)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    return stop
-
-
-def _thread(target: Callable[[threading.Event], None], stop: threading.Event, name: str) -> threading.Thread:
+def start_thread(target: Callable[[threading.Event], None], stop: threading.Event, name: str) -> threading.Thread:
     thread = threading.Thread(target=target, args=(stop,), name=name, daemon=True)
     thread.start()
     return thread
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    profiles = _hot_folders(settings)
+    profiles = hot_folders(settings)
     sock = bind(settings.http_host, settings.http_port)  # a port in use stops the start (exit 3)
     services = Services(settings)
     # Built now: a missing Tesseract or language pack stops the start, not the first file.
@@ -87,7 +74,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings, services, enqueue=dispatcher.enqueue)
     api = ApiServer(app, sock)
     worker = dramatiq.Worker(broker, worker_threads=settings.worker_threads, worker_timeout=250)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     api.start()
 
     def on_ready(candidate: Candidate) -> None:
@@ -95,8 +82,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     worker.start()
     dispatcher.sweep(pipeline.pending_ids(services))
-    watch_thread = _thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
-    feed_thread = _thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
+    watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
+    feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
     sender_thread = start_sender(services, stop, app_metrics(app))
     log.info("watching %s; data in %s; %d worker threads",
              ", ".join(str(p.path) for p in profiles), settings.data_dir, settings.worker_threads)  # fmt: skip

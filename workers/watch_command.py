@@ -23,7 +23,8 @@ from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from workers.broker import Dispatcher, declare_actors, make_broker
 from workers.exitcodes import ExitCode
-from workers.service_command import _hot_folders, _stop_on_signals, _thread
+from workers.service_command import hot_folders, start_thread
+from workers.signals import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def check_distributed_settings(settings: Settings, command: str) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     check_distributed_settings(settings, "watch")
-    profiles = _hot_folders(settings)
+    profiles = hot_folders(settings)
     services = Services(settings)
     broker = make_broker(settings.broker_url)
     sender = declare_actors(broker, services).process
@@ -59,15 +60,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         stale_after=STALE_SWEEPS * settings.sweep_seconds,
         sized=lambda i, n: sender.send(i, batch_size=n),
     )
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
 
     def on_ready(candidate: Candidate) -> None:
         size = len(candidate.files)
         pipeline.intake_candidate(candidate, services, lambda i: dispatcher.enqueue(i, batch_size=size))
 
     _sweep(dispatcher, services)
-    watch_thread = _thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
-    feed_thread = _thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
+    watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
+    feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
     log.info("watching %s; sending to %s", ", ".join(str(p.path) for p in profiles), _redacted(settings.broker_url))
     try:
         while not stop.wait(settings.sweep_seconds):

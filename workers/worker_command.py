@@ -23,7 +23,7 @@ from app.settings import Settings
 from ingest.errors import ConfigurationError
 from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker
 from workers.exitcodes import ExitCode
-from workers.service_command import _stop_on_signals
+from workers.signals import stop_on_signals
 from workers.watch_command import check_distributed_settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def work(settings: Settings, queues: set[str], threads: int) -> int:
     broker = make_broker(settings.broker_url)
     declare_actors(broker, services)
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=250)
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     worker.start()
     log.info("worker %d on %s, %d threads", os.getpid(), ",".join(sorted(queues)), threads)
     try:
@@ -97,7 +97,7 @@ def _fork(settings: Settings, queues: set[str], threads: int) -> int:
 
 def _supervise(settings: Settings, queues: set[str], threads: int, processes: int) -> int:
     """Fork ``processes`` workers, start again any that dies, pass SIGTERM on to all."""
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     children = {_fork(settings, queues, threads) for _ in range(processes)}
     while not stop.is_set():
         try:
