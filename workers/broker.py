@@ -266,10 +266,16 @@ class Dispatcher:
             if sent is not None and now - sent < self._stale_after:
                 return False
             self._sent[input_id] = now
-        if batch_size is not None and self._sized is not None:
-            self._sized(input_id, batch_size)
-        else:
-            self._send(input_id)
+        try:
+            if batch_size is not None and self._sized is not None:
+                self._sized(input_id, batch_size)
+            else:
+                self._send(input_id)
+        except Exception:
+            # Not sent (the broker is down): not in flight either, so the next sweep sends it
+            # again instead of waiting for it to go stale.
+            self.done(input_id)
+            raise
         return True
 
     def done(self, input_id: str) -> None:

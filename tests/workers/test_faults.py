@@ -423,6 +423,8 @@ def test_postgres_unreachable_for_20_seconds_then_back(redis_url: str, private, 
         cluster.running()  # nobody gave up while the catalog was away
     finally:
         _pg_ctl(run, "-l", str(run / "postgres.log"), "-w", "-t", "60", "start")
+    pending_after = outcomes(db).get("pending", 0)
 
     check_accounted(cluster.wait_decided(12), 12)
     cluster.running()
+    assert pending_after >= 1, "every file was done before the catalog went away"
