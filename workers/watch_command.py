@@ -25,6 +25,7 @@ from workers.broker import Dispatcher, declare_actors, make_broker
 from workers.exitcodes import ExitCode
 from workers.service_command import hot_folders, start_thread
 from workers.signals import stop_on_signals
+from workers.status_command import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
     feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
     log.info("watching %s; sending to %s", ", ".join(str(p.path) for p in profiles), _redacted(settings.broker_url))
+    beat = heartbeat(settings, "watch")  # `kartoteka status` lists it
     try:
         while not stop.wait(settings.sweep_seconds):
             _sweep(dispatcher, services)
     finally:
+        beat.stop()
         stop.set()
         watch_thread.join(timeout=15)
         feed_thread.join(timeout=30)

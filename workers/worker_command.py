@@ -24,6 +24,7 @@ from ingest.errors import ConfigurationError
 from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
+from workers.status_command import heartbeat
 from workers.watch_command import check_distributed_settings
 
 log = logging.getLogger(__name__)
@@ -69,10 +70,12 @@ def work(settings: Settings, queues: set[str], threads: int) -> int:
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=250)
     stop = stop_on_signals()
     worker.start()
+    beat = heartbeat(settings, "worker", sorted(queues))  # `kartoteka status` lists it
     log.info("worker %d on %s, %d threads", os.getpid(), ",".join(sorted(queues)), threads)
     try:
         stop.wait()
     finally:
+        beat.stop()
         worker.stop(timeout=30_000)
         broker.close()
         services.close()

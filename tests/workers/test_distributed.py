@@ -165,6 +165,11 @@ def test_watch_two_workers_and_serve_ingest_a_mixed_batch(cluster: Cluster) -> N
     assert not left, "archived files stayed in the hot folder"
     assert serve.poll() is None, cluster.logs()
     assert not list((cluster.root / "data" / "work" / "areas").glob("*")), "work areas were left behind"
+    status = subprocess.run([str(EXE), "status", "--json"], env=cluster._env, capture_output=True, text=True,
+                            timeout=60, check=False)  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    roles = sorted(p["role"] for p in json.loads(status.stdout)["processes"])
+    assert roles == ["watch", "worker", "worker"], status.stdout  # their heartbeats
 
 
 def test_a_worker_killed_mid_page_repeatedly_loses_nothing(tmp_path: Path, catalog_url: str, amqp_url: str) -> None:
