@@ -25,19 +25,35 @@ REDIS_ENV = "KARTOTEKA_TEST_REDIS_URL"
 AMQP_ENV = "KARTOTEKA_TEST_AMQP_URL"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+#: Set by scripts/test.sh (and so by .ci/run), which installs and starts every real part: there a
+#: skip would hide a failure, so a missing server fails, and any skipped test fails the run.
+REQUIRE_ENV = "KARTOTEKA_TEST_REQUIRE_ALL"
+
+
+def _everything_required() -> bool:
+    flags = (os.environ.get(REQUIRE_ENV, ""), os.environ.get("CI", ""))
+    return any(flag.strip().lower() not in ("", "0", "false", "no") for flag in flags)
 
 
 def _service_url(env: str, server: str) -> str:
-    """The URL in ``env``; without it, a failure under CI and a skip elsewhere."""
+    """The URL in ``env``; without it, a failure where everything is required, else a skip."""
     url = os.environ.get(env, "").strip()
     if url:
         return url
     message = f"{env} is not set: run the tests with scripts/test.sh, which starts {server}"
-    if _in_ci():
+    if _everything_required():
         pytest.fail(message)
     pytest.skip(message)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Where everything is required, a skipped test is a failed one (whatever skipped it)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and _everything_required() and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped where every real part is required ({REQUIRE_ENV}/CI): {report.longrepr}"
 
 
 @pytest.fixture(scope="session")
