@@ -31,13 +31,13 @@ from dataclasses import dataclass
 import snowballstemmer
 
 from classify.normalize import LOOKALIKES
+from search import kazakh
 
 __all__ = ["LOOSE_CYRILLIC", "LOOSE_LATIN", "Token", "word_at", "analyze", "analyze_both", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
 
 # The pairs OCR confuses, shared with classification: Latin → Cyrillic, case-sensitive.
 _LATIN_TO_CYRILLIC = dict(LOOKALIKES)
 _CYRILLIC_TO_LATIN = {v: k for k, v in _LATIN_TO_CYRILLIC.items()}
-_KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 # Words: letters and digits (an underscore separates). A Han or kana character is a word by
 # itself, as Unicode word breaking (so Elasticsearch's standard tokenizer) has it, so both
 # backends split our terms alike.
@@ -49,33 +49,6 @@ MAX_WORD = 64
 _RUSSIAN = snowballstemmer.stemmer("russian")
 _ENGLISH = snowballstemmer.stemmer("english")
 
-# Kazakh inflection, longest first within each group; stripped repeatedly from the end.
-_KAZAKH_SUFFIXES = tuple(
-    sorted(
-        {
-            # plural
-            "лар", "лер", "дар", "дер", "тар", "тер",
-            # genitive, accusative, dative, locative, ablative, instrumental
-            "ның", "нің", "дың", "дің", "тың", "тің",
-            "ны", "ні", "ды", "ді", "ты", "ті",
-            "ға", "ге", "қа", "ке", "на", "не",
-            "нда", "нде", "да", "де", "та", "те",
-            "нан", "нен", "дан", "ден", "тан", "тен",
-            "мен", "бен", "пен", "менен",
-            # possessive
-            "ым", "ім", "ың", "ің", "сы", "сі", "мыз", "міз", "ңыз", "ңіз", "ымыз", "іміз",
-        },
-        key=len,
-        reverse=True,
-    )
-)
-_KAZAKH_VOWEL_SUFFIXES = ("ы", "і", "а", "е")
-_KAZAKH_PLURAL_CHAIN = re.compile(
-    r"(?:лар|лер|дар|дер|тар|тер)(?:дың|дің|тың|тің|ның|нің|ды|ді|ты|ті|ны|ні|ға|ге|да|де|та|те"
-    r"|дан|ден|тан|тен|мен|ы|і)$"
-)
-_PLURAL_AFTER_RUSSIAN = re.compile(r"(?:лар|лер|дар|дер|тар|тер)$")
-_MIN_STEM = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,32 +170,14 @@ def stem(folded: str) -> str:
     """The index term of one folded word."""
     if folded.isdigit() or not any(ch.isalpha() for ch in folded):
         return folded
-    if any(ch in _KAZAKH_LETTERS for ch in folded):
-        return _kazakh_stem(folded)
+    if kazakh.is_kazakh(folded):
+        return kazakh.stem(folded)
     if script_of(folded) == "latin" or folded.isascii():
         return str(_ENGLISH.stemWord(folded))
-    chain = _KAZAKH_PLURAL_CHAIN.search(folded)
-    if chain and chain.start() >= _MIN_STEM:  # шарттарды, шарттармен: Kazakh without Kazakh letters
-        return folded[: chain.start()]
-    stemmed = str(_RUSSIAN.stemWord(folded))
-    m = _PLURAL_AFTER_RUSSIAN.search(stemmed)
-    if m and m.start() >= _MIN_STEM:
-        stemmed = stemmed[: m.start()]
-    return stemmed
-
-
-def _kazakh_stem(word: str) -> str:
-    while True:
-        for suffix in _KAZAKH_SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= _MIN_STEM:
-                word = word[: -len(suffix)]
-                break
-        else:
-            # A bare possessive vowel (бөлімі → бөлім), only off longer words.
-            if word.endswith(_KAZAKH_VOWEL_SUFFIXES) and len(word) - 1 > _MIN_STEM:
-                word = word[:-1]
-                continue
-            return word
+    chain = kazakh.plural_chain_start(folded)
+    if chain is not None:  # шарттарды, шарттармен: Kazakh without Kazakh letters
+        return folded[:chain]
+    return kazakh.strip_plural(str(_RUSSIAN.stemWord(folded)))
 
 
 def analyze(text: str) -> list[str]:
