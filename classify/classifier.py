@@ -28,6 +28,7 @@ from classify.config import ClassifyConfig
 from classify.extract import extract_correspondent, extract_fields
 from classify.kinds import KindSet, load_kinds
 from classify.learned import KindModel, NotEnoughExamples, combine, train
+from classify.lineitems import LINE_ITEM_KINDS, add_line_items
 from classify.model import Classification, Field, ReviewReason
 from classify.organisations import DirectoryEntry, org_key
 from classify.rules import score_text
@@ -156,6 +157,8 @@ class Classifier:
                     reasons.append(ReviewReason("kind_uncertain", message, "kind"))
         fields = extract_fields(pages)
         fields["kind"] = Field(kind_id, round(confidence, 3))
+        if kind_id in LINE_ITEM_KINDS:
+            reasons.extend(add_line_items(fields, pages))
         found = extract_correspondent(pages, directory, fields, self._own_keys)
         proposal: tuple[str, str, str | None] | None = None
         correspondent: str | None = None

@@ -35,6 +35,7 @@ REVIEW_CODES = (
     "field_uncertain",  # a required field was found with low confidence
     "correspondent_proposed",  # the correspondent is not in the directory yet (proposed)
     "pages_failed",  # some pages could not be recognised
+    "line_items_total",  # the line items do not add up to the printed total (classify/lineitems.py)
     "other",  # a reason recorded before reasons were structured (a migrated card)
 )
 

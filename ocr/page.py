@@ -20,6 +20,8 @@ from ocr.config import OcrConfig
 from ocr.engine import OcrEngine, Orientation
 from ocr.hocr import mean_confidence
 from ocr.model import PageResult, PageText
+from ocr.rules import find_rules, remove_rules
+from ocr.tables import in_row_order
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,14 @@ def recognize_page(number: int, gray: np.ndarray, dpi: int, cfg: OcrConfig, engi
         if cfg.skip_blank and is_blank_page(pp.analysis_view(gray)[0]):
             return replace(base, blank=True, steps=("blank",))
         prep = prepare(gray, dpi, cfg, engine)
+        # --- ruled forms (issue 13; ocr/rules.py, ocr/tables.py): rules off, tables read by rows ---
+        ruled = find_rules(prep.image, dpi)
+        if ruled is not None:
+            prep = replace(prep, image=remove_rules(prep.image, ruled), steps=(*prep.steps, "rules"))
         text = engine.recognize(prep.image, languages=cfg.languages, dpi=dpi, timeout=cfg.page_timeout)
+        if ruled is not None:
+            text = in_row_order(text, ruled, dpi)
+        # --- end ruled forms ---
         result = _result(base, prep, text)
         if cfg.orientation == "auto" and not prep.osd_done and result.confidence < RECHECK_BELOW:
             result = _recheck_upside_down(base, prep, result, dpi, cfg, engine)
