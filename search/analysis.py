@@ -12,12 +12,26 @@ Per token, in order:
    A token made only of look-alikes (the «H.K.» of «Новиков H.K.») follows the majority script
    of its line, so the initials of a Russian name index as Cyrillic.
 2. Lower case, ё → е.
-3. Stemming: Latin tokens with the English Snowball stemmer; Cyrillic tokens with Kazakh
-   letters (ә ғ қ ң ө ұ ү һ і) with a light Kazakh suffix stripper; other Cyrillic tokens with
-   the Russian Snowball stemmer, then the Kazakh plural endings (-лар/-тар/…), which Kazakh
-   words without Kazakh letters still carry and Russian stems almost never end in.
+3. Terms: Latin tokens by the English Snowball stemmer; Cyrillic tokens with Kazakh letters
+   (ә ғ қ ң ө ұ ү һ і) by a light Kazakh suffix stripper, and Kazakh plural-and-case chains
+   without Kazakh letters (шарттарды) likewise; other Cyrillic tokens by their dictionary
+   lemmas (pymorphy3's Russian dictionary: «уставом», «устава», «Устав» → «устав», which
+   Snowball splits into «устав» and «уста»). A word the dictionary does not know (a name, an
+   OCR-damaged word, a Kazakh word) falls back to the Russian Snowball stem less a trailing
+   Kazakh plural ending (-лар/-тар/…, which Russian stems almost never end in).
 
-``fold`` gives step 1–2 only: the unstemmed form, used for prefix queries and exact filters.
+Ambiguity: a word form may belong to several lexemes («устав» is the noun and a form of
+«устать»; «стали» of «стать» and «сталь»). ``lemmas`` gives all of them, most probable first.
+The first is the word's term at its position (phrases need exactly one term per position); the
+others are the word's *alternates*, which ``search.document`` indexes into the same field as
+extra values after the text (each value apart: both backends leave a position gap between values,
+so no phrase runs into or across them). A word query then matches a card whose word has the
+lemma among any of its lemmas, with no second field and its own statistics to keep equal on the
+two backends; a query word expands to all its lemmas (``search.query``). A phrase position
+instead accepts every term a form of the query word's lexemes stands as (``phrase_terms``).
+
+``fold`` gives step 1–2 only: the unstemmed form, used for prefix queries, typo tolerance and
+exact filters.
 """
 
 from __future__ import annotations
@@ -28,12 +42,31 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import pymorphy3  # type: ignore[import-untyped]
 import snowballstemmer
 
 from classify.normalize import LOOKALIKES
 from search import kazakh
 
-__all__ = ["LOOSE_CYRILLIC", "LOOSE_LATIN", "Token", "word_at", "analyze", "analyze_both", "analyze_text", "fold", "keyword", "script_of", "stem", "tokens"]
+__all__ = [
+    "LOOSE_CYRILLIC",
+    "LOOSE_LATIN",
+    "Analysed",
+    "Token",
+    "analyze",
+    "analyze_both",
+    "analyze_fields",
+    "analyze_text",
+    "fold",
+    "keyword",
+    "lemmas",
+    "lexeme_forms",
+    "phrase_terms",
+    "script_of",
+    "stem",
+    "tokens",
+    "word_at",
+]
 
 # The pairs OCR confuses, shared with classification: Latin → Cyrillic, case-sensitive.
 _LATIN_TO_CYRILLIC = dict(LOOKALIKES)
@@ -165,19 +198,66 @@ def fold(text: str) -> list[str]:
     return [folded for _, _, folded in _spans(text)]
 
 
+@functools.cache
+def _morph() -> pymorphy3.MorphAnalyzer:
+    """The Russian dictionary, loaded once per process on first use (~40 ms, ~15 MB)."""
+    return pymorphy3.MorphAnalyzer(lang="ru")
+
+
+def _lemma(normal_form: str) -> str:
+    return normal_form.lower().replace("ё", "е")
+
+
 @functools.lru_cache(maxsize=200_000)
-def stem(folded: str) -> str:
-    """The index term of one folded word."""
+def lemmas(folded: str) -> tuple[str, ...]:
+    """Every index term of one folded word: its term at its position first, then the other
+    lemmas of an ambiguous Russian word form (most probable first). One term for all others."""
     if folded.isdigit() or not any(ch.isalpha() for ch in folded):
-        return folded
+        return (folded,)
     if kazakh.is_kazakh(folded):
-        return kazakh.stem(folded)
+        return (kazakh.stem(folded),)
     if script_of(folded) == "latin" or folded.isascii():
-        return str(_ENGLISH.stemWord(folded))
+        return (str(_ENGLISH.stemWord(folded)),)
     chain = kazakh.plural_chain_start(folded)
     if chain is not None:  # шарттарды, шарттармен: Kazakh without Kazakh letters
-        return folded[:chain]
-    return kazakh.strip_plural(str(_RUSSIAN.stemWord(folded)))
+        return (folded[:chain],)
+    morph = _morph()
+    if morph.word_is_known(folded):
+        return tuple(dict.fromkeys(_lemma(p.normal_form) for p in morph.parse(folded)))
+    return (kazakh.strip_plural(str(_RUSSIAN.stemWord(folded))),)
+
+
+def stem(folded: str) -> str:
+    """The index term of one folded word at its position (the first of ``lemmas``)."""
+    return lemmas(folded)[0]
+
+
+@functools.lru_cache(maxsize=20_000)
+def lexeme_forms(term: str) -> frozenset[str]:
+    """The folded word forms whose lemmas include ``term`` as a dictionary lemma (empty for a
+    term the dictionary has no lexeme of: a Snowball stem, a Kazakh or English term)."""
+    if not term or script_of(term) != "cyrillic" or kazakh.is_kazakh(term):
+        return frozenset()
+    morph = _morph()
+    forms: set[str] = set()
+    for parse in morph.parse(term):
+        if _lemma(parse.normal_form) == term:
+            forms.update(_lemma(form.word) for form in parse.lexeme)
+    return frozenset(forms)
+
+
+@functools.lru_cache(maxsize=20_000)
+def phrase_terms(folded: str) -> tuple[str, ...]:
+    """The terms a phrase accepts at the position of the query word ``folded``: the word's own
+    term first, then the position terms of every form of its lexemes («уставом» → «устав», and
+    «устать», the term of the form «устав» whose other lemma is «устав»)."""
+    own = lemmas(folded)
+    found = dict.fromkeys([own[0]])
+    for term in own:
+        for form in sorted(lexeme_forms(term)):
+            if term in lemmas(form):
+                found[stem(form)] = None
+    return tuple(found)
 
 
 def analyze(text: str) -> list[str]:
@@ -189,6 +269,29 @@ def analyze_both(text: str) -> tuple[str, str]:
     """(index terms, folded words) of ``text``, each joined by spaces, in one pass."""
     words = fold(text)
     return " ".join(map(stem, words)), " ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
+class Analysed:
+    """What the index holds of one text: terms at their positions, the alternates of ambiguous
+    words (each indexed as a value of its own), and the folded words."""
+
+    terms: str
+    alternates: tuple[str, ...]
+    folded: str
+
+
+def analyze_fields(text: str) -> Analysed:
+    """``text`` analysed for a text field and its exact twin, in one pass."""
+    words = fold(text)
+    terms: list[str] = []
+    alternates: list[str] = []
+    for word in words:
+        found = lemmas(word)
+        terms.append(found[0])
+        if len(found) > 1:
+            alternates.extend(found[1:])
+    return Analysed(" ".join(terms), tuple(alternates), " ".join(words))
 
 
 def analyze_text(text: str) -> str:

@@ -9,14 +9,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from archive.model import CardView
-from search.analysis import analyze_both, analyze_text
+from search.analysis import analyze_fields, analyze_text
 from search.query import normalize_keyword
 
 __all__ = ["SCHEMA_VERSION", "STRING_FIELDS", "IndexDoc", "card_document", "day_start"]
 
 #: Bump when the analysis or the fields change: an index of another version is rebuilt.
 #: 2: Elasticsearch counts kind, journal and year from one keyword (facet_key).
-SCHEMA_VERSION = 2
+#: 3: dictionary lemmas for Russian, and the alternates of ambiguous words (issue 14).
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,11 @@ class IndexDoc:
     card_exact: str  # folded words of the same
     body: str  # analysed text of every page
     body_exact: str
+    #: the other lemmas of ambiguous words, each indexed as one more value of card_text / body
+    #: (see ``search.analysis``): words match them, phrases never reach them
     stored: Mapping[str, Any]  # what a hit shows and highlights are cut from
+    card_alternates: tuple[str, ...] = ()
+    body_alternates: tuple[str, ...] = ()
 
 
 #: The single-string fields, stored by both backends under these names.
@@ -62,8 +67,8 @@ def card_document(view: CardView, tz: ZoneInfo) -> IndexDoc:
     pages = [p.text for p in sorted(view.pages, key=lambda p: p.number)]
     body_source = "\n".join(pages)
     registered = card.registered_at.astimezone(timezone.utc)
-    card_terms, card_words = analyze_both(card_source)
-    body_terms, body_words = analyze_both(body_source)
+    card_terms = analyze_fields(card_source)
+    body_terms = analyze_fields(body_source)
     numbers = tuple(
         n for n in (normalize_keyword(card.registration_number), normalize_keyword(card.doc_number or "")) if n
     )
@@ -94,11 +99,13 @@ def card_document(view: CardView, tz: ZoneInfo) -> IndexDoc:
         correspondent=analyze_text(card.correspondent or ""),
         journal_facet=card.journal,
         correspondent_facet=(card.correspondent or "").strip(),
-        card_text=card_terms,
-        card_exact=card_words,
-        body=body_terms,
-        body_exact=body_words,
+        card_text=card_terms.terms,
+        card_exact=card_terms.folded,
+        body=body_terms.terms,
+        body_exact=body_terms.folded,
         stored=stored,
+        card_alternates=card_terms.alternates,
+        body_alternates=body_terms.alternates,
     )
 
 

@@ -18,9 +18,10 @@ from urllib.parse import urlsplit, urlunsplit
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.helpers import BulkIndexError, bulk, scan
 
+from search import ties
 from search.backend import CARD_BOOST, FACETS, IndexUnavailable, RawHit, RawResult, SearchRequest, sorted_facet
 from search.document import SCHEMA_VERSION, STRING_FIELDS, IndexDoc
-from search.query import AnyOf, Clause, DateRange, FieldFilter, ParsedQuery, Phrase, Prefix, Word
+from search.query import AnyOf, Clause, DateRange, FieldFilter, Fuzzy, ParsedQuery, Phrase, Prefix, Word
 
 __all__ = ["ElasticIndex", "split_url"]
 
@@ -178,11 +179,13 @@ class ElasticIndex:
             "_source": ["stored"],
         }
         by_score = request.sort == "relevance" and request.query.has_text
-        if not by_score:
+        if by_score:  # from the first hit, and a few beyond the page: ties (search.ties)
+            page.update({"from": 0, "size": ties.first_fetch(request.offset, request.limit)})
+        else:
             page["sort"] = [{"registered_at": {"order": "asc" if request.sort == "oldest" else "desc"}}]
         if not request.facets:
             found = self._guard(self.client.search, index=self.name, **page)
-            return RawResult(int(found["hits"]["total"]["value"]), _hits(found, by_score))
+            return RawResult(int(found["hits"]["total"]["value"]), self._page(found, page, request, by_score))
         counted = {
             "query": {"constant_score": {"filter": query}},
             "size": 0,
@@ -196,7 +199,18 @@ class ElasticIndex:
             counted["aggs"] = _facet_aggs(joint=False)
             aggs = self._guard(self.client.search, index=self.name, **counted)["aggregations"]
         facets = {name: sorted_facet([(k, n) for k, n in buckets if k != ""], 10) for name, buckets in _buckets(aggs).items()}
-        return RawResult(int(facets_found["hits"]["total"]["value"]), _hits(found, by_score), facets)
+        return RawResult(int(facets_found["hits"]["total"]["value"]), self._page(found, page, request, by_score), facets)
+
+    def _page(self, found: Any, page: dict[str, Any], request: SearchRequest, by_score: bool) -> list[RawHit]:
+        """The hits of the page; by score, ties in the order both backends give them (search.ties)."""
+        if not by_score:
+            return _hits(found, by_score)
+
+        def fetch(n: int) -> list[RawHit]:
+            again = {**page, "size": n, "track_total_hits": False}
+            return _hits(self._guard(self.client.search, index=self.name, **again), True)
+
+        return ties.page(_hits(found, True), request.offset, request.limit, fetch)
 
     def _item(self, whole: Any, response: dict[str, Any]) -> dict[str, Any]:
         """One search's answer inside an ``_msearch`` reply, its error raised as ``search`` would."""
@@ -247,8 +261,15 @@ def _reason(error: TransportError) -> str:
 
 
 def _source(d: IndexDoc) -> dict[str, Any]:
+    # The alternates of ambiguous words are more values of card_text and body, each its own:
+    # a text field leaves a gap of 100 positions between values, so no phrase reaches them.
+    text = {name: getattr(d, name) for name in STRING_FIELDS}
+    if d.card_alternates:
+        text["card_text"] = [d.card_text, *d.card_alternates]
+    if d.body_alternates:
+        text["body"] = [d.body, *d.body_alternates]
     return {
-        **{name: getattr(d, name) for name in STRING_FIELDS},
+        **text,
         "numbers": list(d.numbers),
         "year": d.year,
         "facet_key": _JOINT_SEP.join(str(v).replace(_JOINT_SEP, " ") for v in (d.kind, d.journal_facet, d.year)),
@@ -268,11 +289,33 @@ def _on_card_and_body(kind: str, card_field: str, body_field: str, value: Any) -
     return {"bool": {"should": [card, body]}}
 
 
+def _fuzzy(clause: Fuzzy) -> dict[str, Any]:
+    """Words within the distance, as tantivy's FuzzyTermQuery takes them: swaps of neighbours
+    cost one, no prefix has to match, and the constant_score rewrite takes every matching term
+    (max_expansions only limits the scoring rewrites) and scores 1 like tantivy's automaton."""
+    def one(field: str, boost: float) -> dict[str, Any]:
+        return {"fuzzy": {field: {
+            "value": clause.word, "fuzziness": clause.distance, "transpositions": True,
+            "prefix_length": 0, "rewrite": "constant_score", "boost": boost,
+        }}}  # fmt: skip
+
+    return {"bool": {"should": [one("card_exact", CARD_BOOST), one("body_exact", 1.0)]}}
+
+
+def _best_of(queries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One query, or the best-scoring of several (see tantivy_index._best_of)."""
+    if len(queries) == 1:
+        return queries[0]
+    return {"dis_max": {"queries": queries, "tie_breaker": 0.0}}
+
+
 def _clause(clause: Clause) -> dict[str, Any]:
     if isinstance(clause, Word):
-        return _on_card_and_body("term", "card_text", "body", clause.term)
+        return _best_of([_on_card_and_body("term", "card_text", "body", t) for t in clause.terms])
     if isinstance(clause, Phrase):
-        return _on_card_and_body("match_phrase", "card_text", "body", " ".join(clause.terms))
+        return _best_of([_on_card_and_body("match_phrase", "card_text", "body", " ".join(v)) for v in clause.variants()])
+    if isinstance(clause, Fuzzy):
+        return _fuzzy(clause)
     assert isinstance(clause, Prefix)
     return _on_card_and_body("prefix", "card_exact", "body_exact", clause.prefix)
 
@@ -307,5 +350,8 @@ def _query(q: ParsedQuery) -> dict[str, Any]:
             "must": must,
             "filter": [_filter(f) for f in q.filters] + [_range(r) for r in q.ranges],
             "must_not": [_clause(c) for c in q.must_not],
+            # function words: optional (there is always a must clause beside them)
+            "should": [_clause(c) for c in q.optional],
+            "minimum_should_match": 0,
         }
     }

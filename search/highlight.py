@@ -2,8 +2,11 @@
 
 Done here rather than by each backend's highlighter, so both backends return the same snippets
 and a snippet can say which page it comes from. Words are matched the way the index matched
-them: a word is marked when its analysed term is one the query asked for, or its folded form
-starts with a prefix the query asked for («договорами» is marked for «договора» and «догов*»).
+them (``search.query.Marks``): a word is marked when one of its lemmas is a term the query asked
+for, its folded form starts with a prefix the query asked for («договорами» is marked for
+«договора» and «догов*»), it is within a typo's distance of a tolerant word (``word~``), or it
+stands in a phrase the query asked for. ``marked_indices`` does the same for a list of words
+(the card page marks the page image with it).
 """
 
 from __future__ import annotations
@@ -14,9 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from search.analysis import LOOSE_CYRILLIC, LOOSE_LATIN, Token, script_of, stem, word_at
+from rapidfuzz.distance import OSA
 
-__all__ = ["Highlight", "highlights"]
+from search.analysis import LOOSE_CYRILLIC, LOOSE_LATIN, Token, lemmas, lexeme_forms, script_of, stem, tokens, word_at
+from search.query import Fuzzy, Marks
+
+__all__ = ["Highlight", "highlights", "marked_indices", "word_matches"]
 
 OPEN, CLOSE = "<mark>", "</mark>"
 _WINDOW = 160  # characters of context around the best run of matches
@@ -35,21 +41,60 @@ class Highlight:
         return {"field": self.field, "page": self.page, "snippet": self.snippet}
 
 
+def _within(word: str, fuzzy: tuple[Fuzzy, ...]) -> bool:
+    """Within a tolerant word's distance, counted as both backends count it (restricted
+    Damerau-Levenshtein: a swap of neighbours is one edit)."""
+    for f in fuzzy:
+        if abs(len(word) - len(f.word)) <= f.distance and OSA.distance(word, f.word, score_cutoff=f.distance) <= f.distance:
+            return True
+    return False
+
+
+def word_matches(folded: str, marks: Marks) -> bool:
+    """Whether the word (folded) is marked for itself: by a term, a prefix or a typo."""
+    return (
+        not marks.terms.isdisjoint(lemmas(folded))
+        or folded.startswith(marks.prefixes)
+        or _within(folded, marks.fuzzy)
+    )
+
+
+def marked_indices(folded: list[str], marks: Marks) -> set[int]:
+    """Indices of the words (folded, in order) the query marks, phrase runs included."""
+    found = {i for i, word in enumerate(folded) if word_matches(word, marks)}
+    if marks.phrases:
+        stems = [stem(word) for word in folded]
+        for phrase in marks.phrases:
+            size = len(phrase)
+            for start in range(len(stems) - size + 1):
+                if all(s in options for s, options in zip(stems[start : start + size], phrase, strict=True)):
+                    found.update(range(start, start + size))
+    return found
+
+
+def _needles(term: str) -> set[str]:
+    """Beginnings every word with ``term`` among its lemmas starts with: the term less its last
+    letter (a stem is a prefix of its word but for a last letter English changes, «suppli» of
+    «supply»), and the beginning of every form of its dictionary lexemes («люди» for
+    «человек»)."""
+    size = len(term) - 1 if len(term) > 3 else len(term)
+    found = {term[:size]} | {form[: max(size, 2)] for form in lexeme_forms(term)}
+    if term in ("die", "lie", "tie"):  # English irregulars that change the start: dying → die
+        found.add(term[0] + "y")
+    return found
+
+
 class _Matcher:
     """Finds the words a query matched without analysing every word of a page (that took
     8 ms of a 15 ms query at 100k cards): a regex over the text, lower-cased and look-alike
-    folded character for character, finds where a word may begin with a term; only those
-    words are folded and stemmed to check. A stem is a prefix of its word but for a last
-    letter English changes («suppli» of «supply»), so the regex looks for the stem less one
-    letter."""
+    folded character for character, finds where a word may begin with a term (``_needles``);
+    only those words are folded and analysed to check. Tolerant words (rare: ``word~`` or a
+    second pass) have no such beginnings: with them every word is checked."""
 
-    def __init__(self, terms: set[str], prefixes: tuple[str, ...], phrases: tuple[tuple[str, ...], ...] = ()) -> None:
-        self.terms, self.prefixes = terms, prefixes
-        self.phrases = phrases
-        self.phrase_starts = {p[0] for p in phrases}
-        needles = {t[: len(t) - 1] if len(t) > 3 else t for t in terms | self.phrase_starts} | set(prefixes)
-        # The English stemmer's three irregulars that change the word's start: dying → die.
-        needles |= {t[0] + "y" for t in terms if t in ("die", "lie", "tie")}
+    def __init__(self, marks: Marks) -> None:
+        self.marks = marks
+        self.phrase_starts = frozenset(t for p in marks.phrases for t in p[0])
+        needles = {n for t in marks.terms | self.phrase_starts for n in _needles(t)} | set(marks.prefixes)
         self.patterns: list[tuple[dict[int, str], re.Pattern[str]]] = []
         for table, script in ((LOOSE_CYRILLIC, "cyrillic"), (LOOSE_LATIN, "latin")):
             mine = sorted((n for n in needles if script_of(n) in (script, "")), key=len, reverse=True)
@@ -57,35 +102,39 @@ class _Matcher:
                 alternation = "|".join(map(re.escape, mine))
                 self.patterns.append((table, re.compile(rf"(?<![^\W_])(?:{alternation})")))
 
-    def __call__(self, text: str) -> list[Token]:
+    def _candidates(self, text: str) -> list[Token]:
+        if self.marks.fuzzy:
+            return list(tokens(text))
         found: dict[int, Token] = {}
         for table, pattern in self.patterns:
             for m in pattern.finditer(text.translate(table)):
                 start = m.start()
-                if start in found:
-                    continue
-                token = word_at(text, start)
-                if token is None:
-                    continue
-                term = stem(token.folded)
-                if term in self.terms or token.folded.startswith(self.prefixes):
+                if start not in found and (token := word_at(text, start)) is not None:
                     found[start] = token
-                if term in self.phrase_starts:
-                    for run in self._phrase_runs(text, token, term):
-                        found.update((t.start, t) for t in run)
         return [found[k] for k in sorted(found)]
 
-    def _phrase_runs(self, text: str, first: Token, term: str) -> list[list[Token]]:
+    def __call__(self, text: str) -> list[Token]:
+        found: dict[int, Token] = {}
+        for token in self._candidates(text):
+            if word_matches(token.folded, self.marks):
+                found[token.start] = token
+            if stem(token.folded) in self.phrase_starts:
+                for run in self._phrase_runs(text, token):
+                    found.update((t.start, t) for t in run)
+        return [found[k] for k in sorted(found)]
+
+    def _phrase_runs(self, text: str, first: Token) -> list[list[Token]]:
         """The phrases starting with ``first`` that go on word by word in ``text``."""
         runs = []
-        for phrase in self.phrases:
-            if phrase[0] != term:
+        term = stem(first.folded)
+        for phrase in self.marks.phrases:
+            if term not in phrase[0]:
                 continue
             run, end = [first], first.end
             for want in phrase[1:]:
                 nxt = _NEXT_WORD.search(text, end)
                 token = word_at(text, nxt.start()) if nxt else None
-                if token is None or stem(token.folded) != want:
+                if token is None or stem(token.folded) not in want:
                     break
                 run.append(token)
                 end = token.end
@@ -120,19 +169,12 @@ def _snippet(text: str, marked: list[Token]) -> str:
     return " ".join("".join(out).split())
 
 
-def highlights(
-    stored: Mapping[str, Any],
-    terms: set[str],
-    prefixes: tuple[str, ...],
-    phrases: tuple[tuple[str, ...], ...] = (),
-    *,
-    limit: int = 3,
-) -> list[Highlight]:
+def highlights(stored: Mapping[str, Any], marks: Marks, *, limit: int = 3) -> list[Highlight]:
     """Up to ``limit`` snippets: card fields first, then the pages with the most matches."""
-    if not terms and not prefixes and not phrases:
+    if not marks:
         return []
     found: list[Highlight] = []
-    matches = _Matcher(terms, prefixes, phrases)
+    matches = _Matcher(marks)
     extracted = stored.get("fields") or {}
     for name, value in [*((n, stored.get(n)) for n in _CARD_FIELDS), *extracted.items()]:
         if isinstance(value, str) and value:

@@ -5,8 +5,27 @@
     счёт OR инвойс            either (binds tighter than the implicit AND)
     -черновик  -"не для"      exclusion
     догов*                    prefix (of the unstemmed word)
+    ограниченой~  счёт~1      typo tolerance (also finds words a few letters off)
     kind:payment_invoice  journal:ВХ  correspondent:"ТОО Альфа"  number:45/12-п  number:ВХ-2026*
     registered:2026-01-01..2026-03-31   date:2024-03..2024-06   registered:2026   year:2026
+
+Words match every form of the word (``search.analysis``): a Russian word by its dictionary
+lemmas, all of them when a form belongs to several words («устав» finds «уставом» and
+«устали»), a word the dictionary lacks and English by their Snowball stem, Kazakh by a light
+suffix stripper.
+
+Function words (prepositions, conjunctions, particles: «о», «об», «и», «для», «және», «of»,
+the list in ``search.stopwords``) are optional: they never exclude a card, a card that has them
+scores a little higher. A query of function words only requires them. In a ``"phrase"`` they
+must stand where they stand, like any word.
+
+``word~`` also finds the words within an edit distance of the typed one (an inserted, dropped
+or changed letter, or two neighbours swapped, each one edit): 1 for words of 3 to 7 letters, 2
+for words of 8 letters or more (``LONG_WORD``); ``word~1`` or ``word~2`` sets it. Counted on the
+folded, unstemmed word against the indexed words («ограпичениой» from a photographed page is 2
+off «ограниченной»); shorter words and words with digits are matched exactly. It is in addition
+to the usual forms of the word. A query that finds nothing is run once more with tolerance on
+every word, and the result says so in a note (``tolerant``).
 
 Malformed input never fails: an unclosed quote closes at the end, an unknown ``field:`` is
 read as plain words, a stray OR or ``-`` is ignored. The one thing refused is a date range
@@ -17,30 +36,42 @@ documents outside the range they asked for, so it raises ``QueryError`` naming t
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ingest.errors import PermanentError
-from search.analysis import analyze, fold, keyword
+from search.analysis import analyze, fold, keyword, lemmas, phrase_terms
+from search.stopwords import is_stopword
 
 __all__ = [
+    "LONG_WORD",
+    "MAX_PHRASE_VARIANTS",
+    "AnyOf",
     "Clause",
     "DateRange",
     "FieldFilter",
+    "Fuzzy",
+    "Marks",
     "ParsedQuery",
     "Phrase",
     "Prefix",
     "QueryError",
     "Word",
-    "AnyOf",
     "parse_query",
+    "tolerance",
 ]
 
 KEYWORD_FIELDS = ("kind", "journal", "number", "status")
 TEXT_FIELDS = ("correspondent",)
 DATE_FIELDS = {"registered": "registered", "date": "doc_date", "year": "registered"}
 _KNOWN = frozenset((*KEYWORD_FIELDS, *TEXT_FIELDS, *DATE_FIELDS))
+#: Words of this many letters or more get two edits of tolerance, shorter ones (from 3) one.
+LONG_WORD = 8
+_SHORTEST_TOLERANT = 3
+#: A phrase is searched as every combination of its positions' terms, up to this many.
+MAX_PHRASE_VARIANTS = 16
 
 
 class QueryError(PermanentError):
@@ -49,12 +80,29 @@ class QueryError(PermanentError):
 
 @dataclass(frozen=True, slots=True)
 class Word:
-    term: str  # stemmed
+    """A word: any of its terms (all lemmas of an ambiguous form, most probable first)."""
+
+    terms: tuple[str, ...]
+    folded: str = ""  # as typed, folded: what tolerance is counted on
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    terms: tuple[str, ...]  # stemmed, in order
+    """Words in a row: per position, the terms that may stand there (``phrase_terms``)."""
+
+    terms: tuple[tuple[str, ...], ...]
+
+    def variants(self) -> list[tuple[str, ...]]:
+        """The term sequences to search (at most MAX_PHRASE_VARIANTS; past that, the later
+        positions keep only the query word's own term)."""
+        positions = [list(options[:1]) for options in self.terms]
+        count = 1
+        for i, options in enumerate(self.terms):
+            if count * len(options) > MAX_PHRASE_VARIANTS:
+                break
+            positions[i] = list(options)
+            count *= len(options)
+        return list(itertools.product(*positions))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +110,16 @@ class Prefix:
     prefix: str  # folded, unstemmed
 
 
-Clause = Word | Phrase | Prefix
+@dataclass(frozen=True, slots=True)
+class Fuzzy:
+    """Words within ``distance`` edits (Damerau: a swap of neighbours is one) of ``word``
+    (folded, unstemmed), matched against the indexed folded words."""
+
+    word: str
+    distance: int
+
+
+Clause = Word | Phrase | Prefix | Fuzzy
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,124 +157,212 @@ class DateRange:
 
 
 @dataclass(frozen=True)
+class Marks:
+    """What the hits should show marked: words with one of ``terms`` among their lemmas, words
+    starting with a prefix, words within a fuzzy distance, and phrase runs (per position, the
+    term a word stands as at its position must be one of the position's)."""
+
+    terms: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+    phrases: tuple[tuple[frozenset[str], ...], ...] = ()
+    fuzzy: tuple[Fuzzy, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.prefixes or self.phrases or self.fuzzy)
+
+
+def tolerance(folded: str) -> int:
+    """The edits ``word~`` allows for a folded word: none for short words and numbers."""
+    if len(folded) < _SHORTEST_TOLERANT or any(ch.isdigit() for ch in folded):
+        return 0
+    return 2 if len(folded) >= LONG_WORD else 1
+
+
+@dataclass(frozen=True)
 class ParsedQuery:
     must: tuple[AnyOf, ...] = ()
     must_not: tuple[Clause, ...] = ()
     filters: tuple[FieldFilter, ...] = ()
     ranges: tuple[DateRange, ...] = ()
     notes: tuple[str, ...] = field(default=())  # what was read differently from how it was typed
+    optional: tuple[Clause, ...] = ()  # function words: they only add to the score
 
     @property
     def has_text(self) -> bool:
         return bool(self.must)
 
-    def positive_terms(self) -> tuple[set[str], tuple[str, ...]]:
-        """Stemmed terms and folded prefixes the hits should show highlighted (phrases apart:
-        see ``phrases``)."""
+    def marks(self) -> Marks:
+        """What the hits should show marked (function words, being optional, are not)."""
         terms: set[str] = set()
         prefixes: list[str] = []
-        for group in self.must:
-            for clause in group.clauses:
-                if isinstance(clause, Word):
-                    terms.add(clause.term)
-                elif isinstance(clause, Prefix):
-                    prefixes.append(clause.prefix)
+        phrases: list[tuple[frozenset[str], ...]] = []
+        fuzzy: list[Fuzzy] = []
+        for clause in (c for group in self.must for c in group.clauses):
+            if isinstance(clause, Word):
+                terms.update(clause.terms)
+            elif isinstance(clause, Prefix):
+                prefixes.append(clause.prefix)
+            elif isinstance(clause, Fuzzy):
+                fuzzy.append(clause)
+            else:
+                phrases.append(tuple(frozenset(options) for options in clause.terms))
         for f in self.filters:
             if f.field == "correspondent":
                 terms.update(f.value.split())
-        return terms, tuple(prefixes)
+        return Marks(frozenset(terms), tuple(prefixes), tuple(phrases), tuple(fuzzy))
 
-    def phrases(self) -> tuple[tuple[str, ...], ...]:
-        """The phrases asked for: their words are highlighted only where they stand together."""
-        return tuple(c.terms for g in self.must for c in g.clauses if isinstance(c, Phrase))
+    def positive_terms(self) -> tuple[set[str], tuple[str, ...]]:
+        """Terms and folded prefixes the hits should show highlighted (see ``marks``)."""
+        marks = self.marks()
+        return set(marks.terms), marks.prefixes
 
     def with_filters(
         self, filters: tuple[FieldFilter, ...] = (), ranges: tuple[DateRange, ...] = ()
     ) -> ParsedQuery:
-        return ParsedQuery(
-            self.must, self.must_not, self.filters + filters, self.ranges + ranges, self.notes
-        )
+        return replace(self, filters=self.filters + filters, ranges=self.ranges + ranges)
+
+    def tolerant(self) -> ParsedQuery | None:
+        """This query with typo tolerance on every word it requires, or None if that changes
+        nothing (no word long enough, or all already tolerant)."""
+        groups: list[AnyOf] = []
+        changed = False
+        for group in self.must:
+            clauses = list(group.clauses)
+            have = {c.word for c in clauses if isinstance(c, Fuzzy)}
+            for c in group.clauses:
+                if isinstance(c, Word) and c.folded not in have and tolerance(c.folded):
+                    clauses.append(Fuzzy(c.folded, tolerance(c.folded)))
+                    have.add(c.folded)
+                    changed = True
+            groups.append(AnyOf(tuple(clauses)))
+        return replace(self, must=tuple(groups)) if changed else None
 
 
 # A piece: optional '-', optional 'field:', then a quoted string or a bare run of non-space.
 _PIECE = re.compile(r'\s*(-?)(?:([A-Za-z_]+):)?(?:"([^"]*)(?:"|$)|(\S+))')
+_TILDE = re.compile(r"~([012])?$")
 
 
 def parse_query(text: str) -> ParsedQuery:
     """Parse ``text``; never raises except ``QueryError`` for unreadable date ranges."""
-    must: list[list[Clause]] = []
-    must_not: list[Clause] = []
-    filters: list[FieldFilter] = []
-    ranges: list[DateRange] = []
-    notes: list[str] = []
-    join_next = False
+    parser = _Parser()
     pos = 0
     while pos < len(text):
         m = _PIECE.match(text, pos)
         if m is None or m.end() == pos:
             break
         pos = m.end()
-        negate, name, quoted, bare = m.group(1) == "-", m.group(2), m.group(3), m.group(4)
+        parser.piece(m.group(1) == "-", m.group(2), m.group(3), m.group(4))
+    return parser.result()
+
+
+class _Parser:
+    """The pieces of a query so far: groups of clauses, each group required unless it is a
+    lone function word."""
+
+    def __init__(self) -> None:
+        self.must: list[list[Clause]] = []
+        self.function_word: list[bool] = []  # per group in must
+        self.must_not: list[Clause] = []
+        self.filters: list[FieldFilter] = []
+        self.ranges: list[DateRange] = []
+        self.notes: list[str] = []
+        self.join_next = False
+
+    def piece(self, negate: bool, name: str | None, quoted: str | None, bare: str | None) -> None:
         if quoted is None and bare is None:  # "-" or "field:" at the very end
-            continue
+            return
         if name is None and quoted is None and bare == "OR":
-            join_next = bool(must)
-            continue
+            self.join_next = bool(self.must)
+            return
         if name is None and bare and bare.endswith(":") and bare[:-1].lower() in _KNOWN:
-            continue  # a filter with no value
-        if name is not None:
-            key = name.lower()
-            value = quoted if quoted is not None else bare or ""
-            if key in DATE_FIELDS:
-                ranges.append(_date_range(key, value))
-                join_next = False
-                continue
-            if key in KEYWORD_FIELDS or key in TEXT_FIELDS:
-                made = _field_filter(key, value)
-                if made is not None:
-                    filters.append(made)
-                join_next = False
-                continue
-            notes.append(f"unknown field {name!r}: searched as words")
-        made_clauses = (_clauses(None, name) if name else []) + _clauses(quoted, bare)
-        if not made_clauses:
-            continue
+            return  # a filter with no value
+        if name is not None and self._field(name, quoted if quoted is not None else bare or ""):
+            self.join_next = False
+            return
+        made = (_clauses(None, name) if name else []) + _clauses(quoted, bare)
+        if made:
+            self._add(made, negate, stop=name is None and quoted is None and _is_function_word(bare))
+        self.join_next = False
+
+    def _field(self, name: str, value: str) -> bool:
+        key = name.lower()
+        if key in DATE_FIELDS:
+            self.ranges.append(_date_range(key, value))
+            return True
+        if key in KEYWORD_FIELDS or key in TEXT_FIELDS:
+            made = _field_filter(key, value)
+            if made is not None:
+                self.filters.append(made)
+            return True
+        self.notes.append(f"unknown field {name!r}: searched as words")
+        return False
+
+    def _add(self, made: list[tuple[Clause, ...]], negate: bool, *, stop: bool) -> None:
+        """Add ``made``: each item a word's alternatives (a word and its tolerant twin)."""
         if negate:
-            must_not.extend(made_clauses)
-            join_next = False
-            continue
-        if join_next and must:
-            must[-1].append(made_clauses[0])
-            must.extend([c] for c in made_clauses[1:])
+            self.must_not.extend(c for alternatives in made for c in alternatives)
+        elif self.join_next and self.must:
+            self.must[-1].extend(made[0])
+            self.function_word[-1] = False
+            self.must.extend(list(a) for a in made[1:])
+            self.function_word.extend(False for _ in made[1:])
         else:
-            must.extend([c] for c in made_clauses)
-        join_next = False
-    return ParsedQuery(
-        must=tuple(AnyOf(tuple(group)) for group in must),
-        must_not=tuple(must_not),
-        filters=tuple(filters),
-        ranges=tuple(ranges),
-        notes=tuple(notes),
-    )
+            self.must.extend(list(a) for a in made)
+            self.function_word.extend(stop for _ in made)
+
+    def result(self) -> ParsedQuery:
+        required = [AnyOf(tuple(g)) for g, stop in zip(self.must, self.function_word, strict=True) if not stop]
+        optional = [g[0] for g, stop in zip(self.must, self.function_word, strict=True) if stop]
+        if not required:  # only function words: they are what the clerk looks for
+            required, optional = [AnyOf((c,)) for c in optional], []
+        return ParsedQuery(
+            must=tuple(required),
+            must_not=tuple(self.must_not),
+            filters=tuple(self.filters),
+            ranges=tuple(self.ranges),
+            notes=tuple(self.notes),
+            optional=tuple(optional),
+        )
 
 
-def _clauses(quoted: str | None, bare: str | None) -> list[Clause]:
+def _is_function_word(bare: str | None) -> bool:
+    words = fold(bare or "")
+    return len(words) == 1 and is_stopword(words[0]) and not (bare or "").endswith(("*", "~"))
+
+
+def _word(folded: str) -> Word:
+    return Word(lemmas(folded), folded)
+
+
+def _phrase(words: list[str]) -> Clause:
+    if len(words) == 1:
+        return _word(words[0])
+    return Phrase(tuple(phrase_terms(w) for w in words))
+
+
+def _clauses(quoted: str | None, bare: str | None) -> list[tuple[Clause, ...]]:
+    """The clauses of a piece, each with its alternatives (``word~``: the word or its twins)."""
     if quoted is not None:
-        terms = tuple(analyze(quoted))
-        if not terms:
-            return []
-        return [Word(terms[0])] if len(terms) == 1 else [Phrase(terms)]
+        words = fold(quoted)
+        return [(_phrase(words),)] if words else []
     assert bare is not None
     if bare.endswith("*") and len(bare) > 1:
         words = fold(bare.rstrip("*"))
         if words:
             # "ВХ-2026*": the words before the last are whole words, the last one a prefix.
-            return [*(Word(w) for w in analyze(" ".join(words[:-1]))), Prefix(words[-1])]
-    parts = analyze(bare)
+            return [*((_word(w),) for w in words[:-1]), (Prefix(words[-1]),)]
+    tilde = _TILDE.search(bare)
+    words = fold(bare[: tilde.start()] if tilde else bare)
     # "45/12-п" or "Альфа-Строй" typed bare: its parts belong together, as a phrase.
-    if len(parts) > 1:
-        return [Phrase(tuple(parts))]
-    return [Word(t) for t in parts]
+    if len(words) != 1:
+        return [(_phrase(words),)] if words else []
+    if tilde is None:
+        return [(_word(words[0]),)]
+    distance = min(int(tilde.group(1)), 2) if tilde.group(1) else tolerance(words[0])
+    if distance == 0 or any(ch.isdigit() for ch in words[0]):
+        return [(_word(words[0]),)]
+    return [(_word(words[0]), Fuzzy(words[0], distance))]
 
 
 def normalize_keyword(value: str) -> str:

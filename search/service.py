@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import ConfigurationError
 from search.backend import MAX_WINDOW, RawResult, SearchIndex, SearchRequest, Sort
 from search.highlight import highlights
-from search.query import DateRange, FieldFilter, ParsedQuery, QueryError, parse_query
+from search.query import DateRange, FieldFilter, Fuzzy, ParsedQuery, QueryError, parse_query
 
 __all__ = ["SearchResponse", "open_index", "run_search"]
 
@@ -62,15 +62,26 @@ def run_search(
     limit: int = 10,
     facets: bool = False,
 ) -> SearchResponse:
-    """Parse ``text``, search, and dress the hits with highlights. QueryError for bad ranges."""
+    """Parse ``text``, search, and dress the hits with highlights. QueryError for bad ranges.
+
+    A query that finds nothing is searched once more with typo tolerance on every word
+    (``ParsedQuery.tolerant``); if that finds cards, they are the result, with a note saying so.
+    """
     if offset < 0 or not 1 <= limit <= 100:
         raise QueryError("a page holds 1 to 100 hits and starts at 0 or later")
     if offset + limit > MAX_WINDOW:
         raise QueryError(f"only the first {MAX_WINDOW} hits can be paged through; narrow the query with filters")
     query: ParsedQuery = parse_query(text).with_filters(filters, ranges)
-    raw: RawResult = index.search(SearchRequest(query, sort, offset, limit, facets))
-    terms, prefixes = query.positive_terms()
-    phrases = query.phrases()
+    request = SearchRequest(query, sort, offset, limit, facets)
+    raw: RawResult = index.search(request)
+    notes = query.notes
+    tolerant = query.tolerant() if raw.total == 0 else None
+    if tolerant is not None:
+        # Nothing found as typed: once more with typo tolerance on every word.
+        raw = index.search(replace(request, query=tolerant))
+        if raw.total:
+            query, notes = tolerant, (*notes, f"no exact matches; showing close matches for: {_tolerant_words(tolerant)}")
+    marks = query.marks()
     hits = [
         {
             "card": h.card_id,
@@ -81,8 +92,13 @@ def run_search(
             "correspondent": h.stored.get("correspondent"),
             "registered_at": h.stored.get("registered_at"),
             "score": round(h.score, 4),
-            "highlights": [x.as_json() for x in highlights(h.stored, terms, prefixes, phrases)],
+            "highlights": [x.as_json() for x in highlights(h.stored, marks)],
         }
         for h in raw.hits
     ]
-    return SearchResponse(raw.total, hits, raw.facets, query.notes)
+    return SearchResponse(raw.total, hits, raw.facets, notes)
+
+
+def _tolerant_words(query: ParsedQuery) -> str:
+    """The tolerant words of a query as the query language writes them («ограниченой~»)."""
+    return " ".join(f"{c.word}~" for g in query.must for c in g.clauses if isinstance(c, Fuzzy))

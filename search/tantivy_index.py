@@ -31,8 +31,9 @@ from search.backend import (
     SearchRequest,
     sorted_facet,
 )
+from search import ties
 from search.document import SCHEMA_VERSION, STRING_FIELDS, IndexDoc, day_start
-from search.query import AnyOf, Clause, DateRange, FieldFilter, ParsedQuery, Phrase, Word
+from search.query import AnyOf, Clause, DateRange, FieldFilter, Fuzzy, ParsedQuery, Phrase, Word
 
 __all__ = ["TantivyIndex"]
 
@@ -163,18 +164,18 @@ class TantivyIndex:
         searcher = self.index.searcher()
         query = self._query(request.query)
         by_score = request.sort == "relevance" and request.query.has_text
-        if by_score:
-            result = searcher.search(query, request.limit, count=True, offset=request.offset)
+        if by_score:  # from the first hit, and a few beyond the page: ties (search.ties)
+            result = searcher.search(query, ties.first_fetch(request.offset, request.limit), count=True)
         else:
             order = tantivy.Order.Asc if request.sort == "oldest" else tantivy.Order.Desc
             result = searcher.search(
                 query, request.limit, count=True, order_by_field="registered_at", offset=request.offset, order=order
             )
-        hits = []
-        for score, address in result.hits:
-            doc = searcher.doc(address)
-            stored = json.loads(bytes(doc["stored"][0]).decode("utf-8"))
-            hits.append(RawHit(str(doc["id"][0]), float(score) if by_score else 0.0, stored))
+        hits = [_hit(searcher, score, address, by_score) for score, address in result.hits]
+        if by_score:
+            hits = ties.page(hits, request.offset, request.limit, lambda n: [
+                _hit(searcher, score, address, True) for score, address in searcher.search(query, n, count=False).hits
+            ])
         facets: dict[str, list[tuple[str, int]]] = {}
         if request.facets:
             aggs = {name: {"terms": {"field": fld, "size": _FACET_FETCH}} for name, fld in FACETS.items()}
@@ -196,17 +197,30 @@ class TantivyIndex:
 
     def _clause(self, clause: Clause) -> tantivy.Query:
         if isinstance(clause, Word):
-            return self._on_card_and_body(self._term("card_text", clause.term), self._term("body", clause.term))
-        if isinstance(clause, Phrase):
-            words: list[str | tuple[int, str]] = list(clause.terms)
-            return self._on_card_and_body(
-                tantivy.Query.phrase_query(self.schema, "card_text", words),
-                tantivy.Query.phrase_query(self.schema, "body", words),
+            return _best_of(
+                [self._on_card_and_body(self._term("card_text", t), self._term("body", t)) for t in clause.terms]
             )
+        if isinstance(clause, Phrase):
+            return _best_of([self._phrase(list(words)) for words in clause.variants()])
+        if isinstance(clause, Fuzzy):
+            return self._on_card_and_body(self._fuzzy("card_exact", clause), self._fuzzy("body_exact", clause))
         pattern = _regex_escape(clause.prefix) + ".*"
         return self._on_card_and_body(
             tantivy.Query.regex_query(self.schema, "card_exact", pattern),
             tantivy.Query.regex_query(self.schema, "body_exact", pattern),
+        )
+
+    def _phrase(self, words: list[str | tuple[int, str]]) -> tantivy.Query:
+        return self._on_card_and_body(
+            tantivy.Query.phrase_query(self.schema, "card_text", words),
+            tantivy.Query.phrase_query(self.schema, "body", words),
+        )
+
+    def _fuzzy(self, field: str, clause: Fuzzy) -> tantivy.Query:
+        # A constant score (tantivy's automaton queries score 1): Elasticsearch's fuzzy query
+        # with the constant_score rewrite, which like this one takes every matching term.
+        return tantivy.Query.fuzzy_term_query(
+            self.schema, field, clause.word, distance=clause.distance, transposition_cost_one=True, prefix=False
         )
 
     def _group(self, group: AnyOf) -> tantivy.Query:
@@ -237,9 +251,16 @@ class TantivyIndex:
         parts += [(Occur.Must, tantivy.Query.const_score_query(self._filter(f), zero)) for f in q.filters]
         parts += [(Occur.Must, tantivy.Query.const_score_query(self._range(r), zero)) for r in q.ranges]
         parts += [(Occur.MustNot, self._clause(c)) for c in q.must_not]
+        parts += [(Occur.Should, self._clause(c)) for c in q.optional]
         if not q.must:
             parts.append((Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(parts)
+
+
+def _hit(searcher: Any, score: float, address: Any, by_score: bool) -> RawHit:
+    doc = searcher.doc(address)
+    stored = json.loads(bytes(doc["stored"][0]).decode("utf-8"))
+    return RawHit(str(doc["id"][0]), float(score) if by_score else 0.0, stored)
 
 
 def _read_marker(path: Path) -> dict[str, Any]:
@@ -261,6 +282,14 @@ def _write_marker(path: Path, *, complete: bool) -> None:
         raise
 
 
+def _best_of(queries: list[tantivy.Query]) -> tantivy.Query:
+    """One query, or the best-scoring of several (a word's lemmas, a phrase's variants: a card
+    that has two of them scores as for one, as Elasticsearch's dis_max with tie_breaker 0)."""
+    if len(queries) == 1:
+        return queries[0]
+    return tantivy.Query.disjunction_max_query(queries, tie_breaker=0.0)
+
+
 def _bound(value: date | None) -> Any:
     return day_start(value) if value is not None else None
 
@@ -276,6 +305,10 @@ def _document(doc: IndexDoc) -> tantivy.Document:
     d = tantivy.Document()
     for name in STRING_FIELDS:
         d.add_text(name, getattr(doc, name))
+    for term in doc.card_alternates:  # each a value of its own: no phrase reaches across
+        d.add_text("card_text", term)
+    for term in doc.body_alternates:
+        d.add_text("body", term)
     for number in doc.numbers:
         d.add_text("numbers", number)
     d.add_integer("year", doc.year)

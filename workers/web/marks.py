@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 from ocr.hocr import HocrWord, parse_hocr
-from search.analysis import stem, tokens
-from search.query import QueryError, parse_query
+from search.analysis import tokens
+from search.highlight import marked_indices
+from search.query import Marks, QueryError, parse_query
 
 __all__ = ["Box", "PageLayout", "QueryWords", "field_box", "hit_boxes", "marked_text", "page_layout"]
 
@@ -47,11 +48,9 @@ class Box:
 
 @dataclass(frozen=True)
 class QueryWords:
-    """What a query asks to see marked: stems, prefixes and phrases (of stems)."""
+    """What a query asks to see marked: lemmas, prefixes, typo-tolerant words and phrases."""
 
-    terms: frozenset[str] = frozenset()
-    prefixes: tuple[str, ...] = ()
-    phrases: tuple[tuple[str, ...], ...] = ()
+    marks: Marks = Marks()
 
     @classmethod
     def of(cls, query: str) -> QueryWords:
@@ -60,22 +59,14 @@ class QueryWords:
             parsed = parse_query(query)
         except QueryError:
             return cls()
-        terms, prefixes = parsed.positive_terms()
-        return cls(frozenset(terms), prefixes, parsed.phrases())
+        return cls(parsed.marks())
 
     def __bool__(self) -> bool:
-        return bool(self.terms or self.prefixes or self.phrases)
+        return bool(self.marks)
 
     def matches(self, folded: Sequence[str]) -> set[int]:
-        """Indices of the words (folded, in order) the query marks."""
-        stems = [stem(word) for word in folded]
-        found = {i for i, (word, term) in enumerate(zip(folded, stems)) if term in self.terms or word.startswith(self.prefixes)}
-        for phrase in self.phrases:
-            size = len(phrase)
-            for start in range(len(stems) - size + 1):
-                if tuple(stems[start : start + size]) == phrase:
-                    found.update(range(start, start + size))
-        return found
+        """Indices of the words (folded, in order) the query marks (as search highlights do)."""
+        return marked_indices(list(folded), self.marks)
 
 
 def marked_text(text: str, words: QueryWords) -> Markup:

@@ -1,0 +1,85 @@
+"""Typo tolerance (``word~`` and the automatic second pass), on both backends (issue 14).
+
+Photographed pages carry words like «ограпичениой» for «ограниченной», and clerks mistype:
+``word~`` finds words within 1 edit (2 for words of 8 letters or more), a swap of neighbours
+counting as one and no prefix fixed; a query that finds nothing is run again with tolerance on
+every word, with a note. Both backends must find the same cards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from search.highlight import marked_indices
+from search.query import parse_query
+from tests.search.conftest import BACKENDS, drop_index
+from tests.search.test_lemmas import Indexed
+
+
+@pytest.fixture(scope="module")
+def cards(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexed]:
+    indexed = Indexed(tmp_path_factory.mktemp("typos"))
+    yield indexed
+    for index in indexed.indexes.values():
+        drop_index(index)
+
+
+CONTRACTS = {"ocr", "swap"}  # «Учредительный договор», «Договор поставки» … «заключили договор»
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tilde_finds_ocr_damage_and_the_correct_word(cards: Indexed, backend: str) -> None:
+    # «ограниченой» is 1 edit from «ограниченной» (the charter), 2 from «ограпичениой» (OCR)
+    assert cards.found(backend, "ограниченой~") == {"charter", "ocr"}
+    assert cards.found(backend, "ограниченной") == {"charter"}  # exact: no tolerance
+    assert cards.found(backend, "ограниченой~1") == {"charter"}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_transpositions_cost_one_and_no_prefix_is_fixed(cards: Indexed, backend: str) -> None:
+    assert cards.found(backend, "договро~") == CONTRACTS  # «ро» for «ор»: one edit
+    assert cards.found(backend, "цоговор~") == CONTRACTS  # the first letter wrong
+    assert cards.found(backend, "дговоро~") == set()  # two edits in a 7-letter word
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_query_that_finds_nothing_is_retried_with_tolerance_and_says_so(cards: Indexed, backend: str) -> None:
+    response = cards.search(backend, "ограниченой ответственностью")
+    assert {cards.keys[h["card"]] for h in response.hits} == {"charter", "ocr"}
+    assert response.notes == ("no exact matches; showing close matches for: ограниченой~ ответственностью~",)
+    exact = cards.search(backend, "ограниченной ответственностью")
+    assert exact.notes == () and {cards.keys[h["card"]] for h in exact.hits} == {"charter"}
+    nothing = cards.search(backend, "вертолёт")
+    assert nothing.total == 0 and nothing.notes == ()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_typo_matches_are_highlighted(cards: Indexed, backend: str) -> None:
+    response = cards.search(backend, "ограниченой~")
+    ocr = next(h for h in response.hits if cards.keys[h["card"]] == "ocr")
+    assert "<mark>ограпичениой</mark>" in ocr["highlights"][0]["snippet"]
+    retried = cards.search(backend, "довренность")  # mistyped: the second pass finds the family
+    assert retried.total == 3 and retried.notes
+    assert all("<mark>доверенност" in h["highlights"][0]["snippet"] for h in retried.hits)
+
+
+def test_the_card_page_marks_typo_matches_too() -> None:
+    marks = parse_query("ограниченой~").marks()
+    assert marked_indices(["с", "ограпичениой", "ограниченной", "огранка"], marks) == {1, 2}
+
+
+QUERIES = ["ограниченой~", "договро~", "цоговор~", "ограниченой ответственностью", "довренность", "акт~", "счёт~2"]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_both_backends_find_the_same_cards(cards: Indexed, query: str) -> None:
+    a, b = (cards.search(backend, query) for backend in BACKENDS)
+    assert a.total == b.total > 0
+    assert [h["card"] for h in a.hits] == [h["card"] for h in b.hits] or {h["card"] for h in a.hits} == {
+        h["card"] for h in b.hits
+    }
+    assert sorted(h["score"] for h in a.hits) == pytest.approx(sorted(h["score"] for h in b.hits), rel=0.02)
+    assert a.notes == b.notes
+    assert {h["card"]: h["highlights"] for h in a.hits} == {h["card"]: h["highlights"] for h in b.hits}
