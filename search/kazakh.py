@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["is_kazakh", "kazakh_chain", "plural_chain_start", "stem", "stems", "strip_plural"]
+__all__ = ["is_kazakh", "kazakh_chain", "kazakh_readings", "plural_chain_start", "stem", "stems", "strip_plural"]
 
 _KAZAKH_LETTERS = frozenset("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 _KAZAKH_PLURAL_CHAIN = re.compile(
@@ -64,12 +64,16 @@ class _Ending(NamedTuple):
     after: str  # classes of the letter before it; "p" = only after a 3rd person possessive
 
 
-def _endings(*pairs: tuple[str, str]) -> tuple[_Ending, ...]:
-    """Both harmony variants of each ending (written back: а, ы), longest first."""
+def _endings(*pairs: tuple[str, str]) -> dict[str, tuple[_Ending, ...]]:
+    """Both harmony variants of each ending (written back: а, ы), by last letter, longest first
+    (a word is matched only against the endings that end in its last letter)."""
     out = {_Ending(t, a) for t, a in pairs} | {
         _Ending(t.replace("а", "е").replace("ы", "і").replace("ғ", "г").replace("қ", "к"), a) for t, a in pairs
     }
-    return tuple(sorted(out, key=lambda e: -len(e.text)))
+    by_last: dict[str, list[_Ending]] = {}
+    for e in sorted(out, key=lambda e: -len(e.text)):
+        by_last.setdefault(e.text[-1], []).append(e)
+    return {last: tuple(group) for last, group in by_last.items()}
 
 
 _PLURAL = _endings(("лар", "vr"), ("дар", "lnzb"), ("тар", "kb"))
@@ -89,12 +93,12 @@ _POSSESSIVE = _endings(
 )
 _NO_HARMONY = frozenset({"мен", "бен", "пен", "менен", "бенен", "пенен"})
 _ATTRIBUTIVE = _endings(("ғы", "rlnzb"), ("қы", "kb"))
-_LOCATIVE = frozenset(e.text for e in _CASE if e.text in ("да", "де", "та", "те", "нда", "нде"))
+_LOCATIVE = frozenset(("да", "де", "та", "те", "нда", "нде"))
 
 # Stems that end like an ending but are whole words (аудан is not ау + -дан).
 _KEEP = frozenset(
     "аудан майдан теңге орын ағын ойын жиын келін бүгін тұрғын мойын қойын ерін мұрын қарын түйін"
-    " бұрын жақын қиын ұзын сайын құдай тақта".split()
+    " бұрын жақын қиын ұзын сайын құдай тақта тамыз шілде тенге үшін кейін басқа".split()
 )
 # Stems that drop their last vowel before a vowel-initial ending (ауыз → аузы).
 _ELIDED = {
@@ -118,6 +122,10 @@ _STAN = re.compile(r"..стан$")  # Қазақстан, Түркістан: no
 _NOT_RUSSIAN = re.compile(r"[аеиоуыэюяёжшщчкгх]ы(?=.{0,4}$)")
 _RUSSIAN_TAIL = re.compile(r"(?:ов|ев|ин|ын)(?:а|у|ым|ой|е|ых|ыми)?$|(?:ый|ий|ой|ая|ое|ые|ого|ому|ую|ых|ыми)$")
 # Single endings a Russian word may carry as well (законы, Птицын, кассы): no evidence alone.
+# Letters of Russian words only (and loans): Kazakh words have none of them.
+_NOT_KAZAKH = re.compile(r"[вфцчщъьэё]|[^а-яёәғқңөұүһі]")
+# Endings where the letters allow another reading (бала|ны or балан|ы, бала|сы or балас|ы).
+_TWO_READINGS = frozenset({"ы", "і", "сы", "сі", "ны", "ні", "н"})
 _AMBIGUOUS = frozenset({"ы", "сы", "н", "ны"})
 
 
@@ -165,9 +173,9 @@ def _fits(rest: str, ending: str, after: str) -> bool:
     return not harmony or not own or harmony == own
 
 
-def _strip(word: str, endings: tuple[_Ending, ...]) -> tuple[str, str]:
+def _strip(word: str, endings: dict[str, tuple[_Ending, ...]]) -> tuple[str, str]:
     """(rest, ending) for the longest ending of ``endings`` that fits the end of ``word``."""
-    for e in endings:
+    for e in endings.get(word[-1:], ()):
         if word.endswith(e.text) and _fits(word[: -len(e.text)], e.text, e.after):
             return word[: -len(e.text)], e.text
     return word, ""
@@ -178,6 +186,8 @@ def _possessive(word: str, alt: bool = False) -> tuple[str, str]:
     «жұмысы» the letters alike, so known -с nouns and the -ыс/-іс nouns made from verbs take
     -ы, agent nouns in -шы and other vowel stems -сы (``alt``: the other reading)."""
     rest, ending = _strip(word, _POSSESSIVE)
+    if ending in ("мыз", "міз", "ңыз", "ңіз") and len(rest) < 3:  # тамыз is not та|мыз
+        return word, ""
     if ending in ("сы", "сі"):
         whole = word[:-1]
         made_from_verb = rest[-1] in "ыі" and len(rest) >= 2 and rest[-2] not in "шчлқу"  # жұмыс, кіріс
@@ -207,7 +217,7 @@ def _keep(word: str) -> bool:
 
 def _attributive(word: str) -> tuple[str, list[str]]:
     """-ғы/-гі/-қы/-кі: after a locative (заң|да|ғы) or a consonant (жыл|ғы, іш|кі)."""
-    for e in _ATTRIBUTIVE:
+    for e in _ATTRIBUTIVE.get(word[-1:], ()):
         if not word.endswith(e.text):
             continue
         rest = word[: -len(e.text)]
@@ -225,6 +235,8 @@ def _pass(word: str, alt: bool) -> tuple[str, list[str]]:
     if not taken and not _keep(rest):
         rest, ending = _strip(rest, _CASE)
         if ending == "н" and (len(rest) < 3 or rest[-1] not in "ыі" or _PARTICIPLE.search(word)):
+            rest, ending = word, ""
+        elif ending == "н" and alt and _CLASS.get(rest[-2]) != "v" and rest[-2] != "с":  # жалын, not жал|ы|н
             rest, ending = word, ""
         elif ending in ("ны", "ні") and rest not in _KEEP and (rest + "н" in _KEEP or _n_stem(rest + "н") != alt):
             rest, ending = word, ""
@@ -270,7 +282,29 @@ def stems(word: str) -> tuple[str, ...]:
     """``stem`` first, then the stem of the other reading where the letters allow two (баланы:
     бала|ны or балан|ы; баласы: бала|сы or балас|ы), as the analysis indexes and queries the
     other lemmas of an ambiguous Russian word."""
-    return tuple(dict.fromkeys((_chain(word)[0], _chain(word, alt=True)[0])))
+    first, taken = _chain(word)
+    if _TWO_READINGS.isdisjoint(taken):
+        return (first,)
+    return tuple(dict.fromkeys((first, _chain(word, alt=True)[0])))
+
+
+def kazakh_readings(word: str, russian_word: bool = False) -> tuple[str, ...]:
+    """The Kazakh stems of a word without Kazakh letters that may be Kazakh as well as Russian
+    (бала, патша, аудан, баласы): its letters all Kazakh uses and its vowels in harmony. Terms to
+    add to the Russian ones, so «бала» typed finds «баласы» (no Kazakh letter in either), whose
+    Russian analysis gives «бал» and «балас». Empty for a word Kazakh would not spell so.
+
+    A ``russian_word`` (one the Russian dictionary knows: бала, ат, органы, работы) gets only
+    itself, where Kazakh would leave it whole: a Kazakh stem cut from a Russian word is noise."""
+    if is_kazakh(word) or _NOT_KAZAKH.search(word) or _harmony(word) == "" or not _harmonic(word):
+        return ()
+    if russian_word:
+        return (word,) if stem(word) == word else ()
+    return stems(word)
+
+
+def _harmonic(word: str) -> bool:
+    return not (any(ch in _BACK for ch in word) and any(ch in _FRONT for ch in word))
 
 
 def kazakh_chain(word: str) -> int | None:

@@ -168,6 +168,17 @@ def test_russian_looking_words_are_left_to_the_russian_analysis(word: str) -> No
     assert kazakh.kazakh_chain(word) is None
 
 
+def test_words_kazakh_could_spell_get_their_kazakh_stems_as_readings() -> None:
+    # No Kazakh letter in «бала» or «баласы»: the Russian analysis gives «бал» and «балас».
+    assert "бала" in kazakh.kazakh_readings("бала") and "бала" in kazakh.kazakh_readings("баласы")
+    assert "жалын" in kazakh.kazakh_readings("жалынды") and "жалын" in kazakh.kazakh_readings("жалын")
+    assert "патша" in kazakh.kazakh_readings("патшасы")
+    # Russian words Kazakh would not spell (в, ф, ц, ч, щ, ъ, ь, э; vowels out of harmony): none.
+    for word in ["договора", "заявление", "счетов", "оборудования", "поставщик", "сентябрь"]:
+        assert kazakh.kazakh_readings(word) == (), word
+    assert kazakh.kazakh_readings("құжат") == ()  # a Kazakh letter: ``stems`` is the analysis
+
+
 def test_the_old_entry_points_keep_working() -> None:
     assert kazakh.is_kazakh("құжат") and not kazakh.is_kazakh("шарт")
     assert kazakh.plural_chain_start("шарттарды") == 4
