@@ -3,6 +3,14 @@ pagination and index size of both backends, against bare tantivy, in one run.
 
     .venv/bin/python bench/search_bench.py [--n 10000 100000] [--elastic http://127.0.0.1:9260]
                                            [--queries 350] [--out bench/results/search.md]
+                                           [--code /tmp/kt-prev] [--json run.json]
+    .venv/bin/python bench/search_bench.py --compare a1.json b1.json a2.json b2.json --out cmp.md
+
+Two commits are compared by running this script (the same mix, generator and measuring code)
+against each commit's code in turn: ``--code DIR`` imports kartoteka from DIR (a ``git worktree``
+of the other commit) instead of this checkout; ``--json`` keeps each run's figures; run the two
+alternately (A B A B: machine noise hits both) and ``--compare`` tabulates the runs by commit,
+with the median per commit and the change of the second commit against the first.
 
 For each N:
 
@@ -71,8 +79,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+
+
+def _code_dir() -> Path:
+    """The kartoteka code to measure: ``--code DIR`` (read before the imports below), else this
+    checkout."""
+    for i, arg in enumerate(sys.argv):
+        if arg == "--code" and i + 1 < len(sys.argv):
+            return Path(sys.argv[i + 1]).resolve()
+        if arg.startswith("--code="):
+            return Path(arg.split("=", 1)[1]).resolve()
+    return REPO
+
+
+CODE = _code_dir()
+sys.path.insert(0, str(CODE))
 
 import tantivy  # noqa: E402
 
@@ -902,9 +923,7 @@ def breakdown(n: int, args: argparse.Namespace, gen: Generator, emb: TantivyInde
         t4 = time.perf_counter()
         searcher.aggregate(query, aggs)
         t5 = time.perf_counter()
-        terms, prefixes = parsed.positive_terms()
-        for st in stored:
-            highlights(st, terms, prefixes)
+        highlight_all(parsed, stored)
         t6 = time.perf_counter()
         for key, a, b in (("parse", t0, t1), ("reload+build query", t1, t2), ("search+count", t2, t3),
                           ("stored docs", t3, t4), ("facets", t4, t5), ("highlights", t5, t6), ("sum", t0, t6)):
@@ -925,6 +944,18 @@ def breakdown(n: int, args: argparse.Namespace, gen: Generator, emb: TantivyInde
     lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
     start = next((i for i, ln in enumerate(lines) if ln.lstrip().startswith("ncalls")), 0)
     res["profile"] = (worst, len(queries), lines[start:])
+
+
+def highlight_all(parsed: Any, stored: list[Any]) -> None:
+    """Highlights of the hits as ``run_search`` makes them, whichever commit's API (``--code``)."""
+    if hasattr(parsed, "marks"):
+        marks = parsed.marks()
+        for st in stored:
+            highlights(st, marks)
+    else:  # before issue 14: terms and prefixes
+        terms, prefixes = parsed.positive_terms()
+        for st in stored:
+            highlights(st, terms, prefixes)  # type: ignore[call-arg]
 
 
 def es_breakdown(n: int, args: argparse.Namespace, gen: Generator, es: Any, res: dict[str, Any]) -> None:
@@ -953,9 +984,7 @@ def es_breakdown(n: int, args: argparse.Namespace, gen: Generator, es: Any, res:
             t0 = time.perf_counter()
             raw = es.search(SearchRequest(parsed, "relevance", 0, 10, True))
             t1 = time.perf_counter()
-            terms, prefixes = parsed.positive_terms()
-            for h in raw.hits:
-                highlights(h.stored, terms, prefixes)
+            highlight_all(parsed, [h.stored for h in raw.hits])
             t2 = time.perf_counter()
             s["node took"].append(tooks[-1])
             s["client round trip"].append(ms(t1 - t0))
@@ -1194,12 +1223,71 @@ GIT_STATE = "?"
 
 def git_state() -> str:
     def git(*a: str) -> str:
-        return subprocess.run(["git", "-C", str(REPO), *a], capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(CODE), *a], capture_output=True, text=True).stdout.strip()
 
     head = git("rev-parse", "--short", "HEAD")
     dirty = git("status", "--porcelain", "--", "search", "archive")
     return f"commit {head}" + (" (search/ or archive/ with uncommitted changes)" if dirty else "") + \
         f", load average at the start {', '.join(f'{x:.2f}' for x in os.getloadavg())}"
+
+
+def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The figures two commits are compared by: indexing throughput and query latency."""
+    def load() -> list[float]:
+        return [float(x) for x in os.getloadavg()]
+
+    out: dict[str, Any] = {"code": GIT_STATE.split(",")[0], "load_end": load(), "runs": []}
+    for r in results:
+        row: dict[str, Any] = {"n": r["n"], "analysis_s": r["analysis_s"], "backends": {}}
+        for name, idx in r["index"].items():
+            if name == "bare":
+                continue
+            total = r["analysis_s"] + idx["upsert_s"] + idx["commit_s"]
+            lat = [t for ts in r["queries"].get(name, {}).values() for t in ts]
+            row["backends"][name] = {
+                "docs_per_s": r["n"] / total, "size": idx["size"],
+                "p50": pct(lat, 50), "p95": pct(lat, 95), "p99": pct(lat, 99),
+                "p95_nofacets": pct(r.get("queries_nofacets", {}).get(name, []), 95),
+            }
+        row["parity_mismatches"] = len(r["parity"])
+        out["runs"].append(row)
+    return out
+
+
+def compare(runs: list[dict[str, Any]]) -> list[str]:
+    """Runs of two (or more) commits side by side, the median per commit, the change against the
+    first commit named."""
+    commits = list(dict.fromkeys(r["code"] for r in runs))
+    out = ["# Search benchmark: commits compared", "", "```sh", " ".join(["  .venv/bin/python bench/search_bench.py", *sys.argv[1:]]), "```", ""]
+    out += ["| run | code | N | backend | docs/s | p50 ms | p95 ms | p99 ms | p95 no facets | size MiB | load at the end |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    cells: dict[tuple[str, int, str, str], list[float]] = defaultdict(list)
+    for i, run in enumerate(runs, 1):
+        for row in run["runs"]:
+            for name, b in row["backends"].items():
+                out.append(f"| {i} | {run['code']} | {row['n']:,} | {name} | {b['docs_per_s']:,.0f} | {f1(b['p50'])} | "
+                           f"{f1(b['p95'])} | {f1(b['p99'])} | {f1(b['p95_nofacets'])} | {b['size'] / 2**20:.1f} | "
+                           + ", ".join(f"{x:.2f}" for x in run["load_end"]) + " |")
+                for key in ("docs_per_s", "p50", "p95", "p99", "p95_nofacets", "size"):
+                    cells[(run["code"], row["n"], name, key)].append(b[key])
+    out += ["", "Median per commit (change against " + commits[0] + "):", "",
+            "| N | backend | code | docs/s | p50 ms | p95 ms | p99 ms | p95 no facets | size MiB |", "|---|---|---|---|---|---|---|---|---|"]
+    keys = sorted({(n, name) for (_c, n, name, _k) in cells})
+    for n, name in keys:
+        for code in commits:
+            med = {k: statistics.median(cells[(code, n, name, k)]) for k in ("docs_per_s", "p50", "p95", "p99", "p95_nofacets", "size")
+                   if cells.get((code, n, name, k))}
+            if not med:
+                continue
+            base = {k: statistics.median(cells[(commits[0], n, name, k)]) for k in med}
+
+            def show(k: str, fmt: str, med: dict[str, float] = med, base: dict[str, float] = base) -> str:
+                text = format(med[k] / (2**20 if k == "size" else 1), fmt)
+                return text if code == commits[0] else f"{text} ({(med[k] / base[k] - 1) * 100:+.1f} %)"
+
+            out.append(f"| {n:,} | {name} | {code} | {show('docs_per_s', ',.0f')} | {show('p50', '.1f')} | {show('p95', '.1f')} | "
+                       f"{show('p99', '.1f')} | {show('p95_nofacets', '.1f')} | {show('size', '.1f')} |")
+    return out
 
 
 def query_mix_cache(r: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1214,7 +1302,15 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=1000, help="cards per upsert batch (default 1000)")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--workdir", type=Path, default=None, help="where the temp indexes go (default: system temp)")
+    ap.add_argument("--code", type=Path, default=None, help="measure the kartoteka code in this directory "
+                    "(a git worktree of another commit) instead of this checkout")
+    ap.add_argument("--json", type=Path, default=None, help="also write the run's main figures here (for --compare)")
+    ap.add_argument("--compare", type=Path, nargs="+", default=None,
+                    help="no measuring: tabulate the --json files of earlier runs by commit into --out")
     args = ap.parse_args()
+    if args.compare:
+        publish(compare([json.loads(p.read_text()) for p in args.compare]), args.out)
+        return 0
     if args.elastic:
         args.elastic = args.elastic.rstrip("/")
         if args.elastic.count("/") > 2:  # a URL with an index name: keep the node only
@@ -1229,6 +1325,8 @@ def main() -> int:
             _MIX[n] = query_mix(gen.orgs, args.queries)
             results.append(run_one(n, args, gen, Path(tmp)))
             publish(report(results, args, machine(args), time.perf_counter() - t0), args.out)
+            if args.json:
+                args.json.write_text(json.dumps(summary(results), indent=1), encoding="utf-8")
     progress(f"done in {(time.perf_counter() - t0) / 60:.1f} min; report in {args.out}")
     return 0
 

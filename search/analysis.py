@@ -284,14 +284,9 @@ class Analysed:
 def analyze_fields(text: str) -> Analysed:
     """``text`` analysed for a text field and its exact twin, in one pass."""
     words = fold(text)
-    terms: list[str] = []
-    alternates: list[str] = []
-    for word in words:
-        found = lemmas(word)
-        terms.append(found[0])
-        if len(found) > 1:
-            alternates.extend(found[1:])
-    return Analysed(" ".join(terms), tuple(alternates), " ".join(words))
+    found = list(map(lemmas, words))
+    alternates = tuple(term for each in found if len(each) > 1 for term in each[1:])
+    return Analysed(" ".join([each[0] for each in found]), alternates, " ".join(words))
 
 
 def analyze_text(text: str) -> str:
