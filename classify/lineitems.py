@@ -36,12 +36,18 @@ LINE_ITEM_KINDS = frozenset({"payment_invoice", "waybill_torg12", "universal_tra
 #: At most this many items are kept on a card (a long waybill's card stays readable).
 MAX_ITEMS = 200
 
-_HEADER = re.compile(r"наименовани|товар|работ|услуг|цена|сумма|кол[-\s]?в|description|qty|price", re.I)
+#: A table's header names the goods and a figure column.
+_HEADER_NAME = re.compile(r"наименовани|товар|работ|услуг|description|item", re.I)
+_HEADER_FIGURE = re.compile(r"цена|сумма|кол[-\s]?в|количеств|price|qty|amount", re.I)
 _TOTAL = re.compile(r"^\W*(итого|всего|к\s+оплате|барлығы|жиыны|total)", re.I)
-_NUM = re.compile(r"^\d+(?:[.,]\d+)?$")
+#: «1958,33», «1958.33», and «1,958.33» as UPD software prints (comma groups, decimal point)
+_NUM = re.compile(r"^(?:\d{1,3}(?:,\d{3})+\.\d+|\d+(?:[.,]\d+)?)$")
 _GROUP = re.compile(r"^\d{3}(?:[.,]\d{1,3})?$")
 _PERCENT = re.compile(r"^(\d{1,2}(?:[.,]\d+)?)\s?%$")
-_FIGURE = re.compile(r"(?<![\d%])(\d{1,3}(?:[ \u00a0\u202f]\d{3}(?!\d))+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)(?![\d%])(?!\s?%)")
+_FIGURE = re.compile(
+    r"(?<![\d%])(\d{1,3}(?:,\d{3})+\.\d{1,2}|\d{1,3}(?:[ \u00a0\u202f]\d{3}(?!\d))+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+    r"(?![\d%])(?!\s?%)"
+)
 _UNITS = frozenset(
     "шт штук штука ед кг г т л м м2 м3 км уп упак пач пачка компл комплект пар рул лист час ч усл услуга "
     "мес дн рейс дана кг. шт. ед. уп. pcs pc kg h".split()
@@ -67,8 +73,11 @@ class LineItem:
 
 
 def _decimal(token: str) -> Decimal | None:
+    token = re.sub(r"[ \u00a0\u202f]", "", token)
+    if "," in token and "." in token:
+        token = token.replace(",", "")  # «1,958.33»: the commas group digits
     try:
-        return Decimal(token.replace(" ", "").replace("\u00a0", "").replace(",", "."))
+        return Decimal(token.replace(",", "."))
     except InvalidOperation:
         return None
 
@@ -123,9 +132,9 @@ def _split_row(line: str) -> _Row | None:
     """The row's name and the tokens after it; None for a line that is no item row."""
     cells = [c.strip() for c in line.split("\t") if c.strip()]
     if len(cells) > 2:
-        if len(cells[0]) <= 3 and not re.search(r"[^\W\d_]{3}", cells[0]):
-            cells = cells[1:]  # the row number (or what OCR made of it)
-        name_at = next((i for i, c in enumerate(cells) if re.search(r"[^\W\d_]{2}", c)), None)
+        if len(cells[0]) <= 3 and not re.search(r"[^\W\d_]{3}", cells[0]) and re.search(r"[^\W\d_]", cells[1]):
+            cells = cells[1:]  # the row number (or what OCR made of it), a name after it
+        name_at = next((i for i, c in enumerate(cells) if re.search(r"[^\W\d_]", c)), None)
         if name_at is None:
             return None
         return _Row(_name(cells[name_at]), [t for c in cells[name_at + 1 :] for t in c.split()])
@@ -146,10 +155,10 @@ def parse_row(line: str) -> LineItem | None:
     """One item from one text line, or None."""
     # Rules OCR read as characters («|», «`») are no part of any cell.
     row = _split_row(re.sub(r"[|`¦]", " ", line))
-    if row is None or not re.search(r"[^\W\d_]{2}", row.name):
+    if row is None or not re.search(r"[^\W\d_]", row.name):
         return None
     numeric = [(i, t) for i, t in enumerate(row.tokens) if _NUM.match(t)]
-    if len(numeric) < 2:
+    if len(numeric) < 2 or _numbering(line):
         return None
     for figures in _joinings([t for _, t in numeric]):
         found = _triple(figures)
@@ -157,6 +166,14 @@ def parse_row(line: str) -> LineItem | None:
             return _item(row, numeric, figures, found)
     last = next(iter(_joinings([t for _, t in numeric])))
     return LineItem(row.name, None, _unit(row.tokens, None), None, last[-1][0], confidence=0.4)
+
+
+def _numbering(line: str) -> bool:
+    """The row under a form's header that numbers its columns («1 2 3 4 5 6 7 8 9 10 11 12»,
+    «А 1 1а 1б 2 2а 3»): mostly one- or two-digit numbers, some with a letter."""
+    tokens = line.split()
+    small = sum(1 for t in tokens if re.fullmatch(r"\d{1,2}[^\W\d_]?\)?", t))
+    return len(tokens) >= 5 and small >= 0.6 * len(tokens)
 
 
 def _item(row: _Row, numeric: list[tuple[int, str]], figures: list[tuple[Decimal, int]], at: tuple[int, int, int]) -> LineItem:
@@ -191,15 +208,21 @@ def find_line_items(text: str) -> list[LineItem]:
     offsets = [0]
     for ln in lines:
         offsets.append(offsets[-1] + len(ln))
-    start = next((n + 1 for n, ln in enumerate(lines) if len(_HEADER.findall(ln)) >= 2), 0)
+    start = next((n + 1 for n, ln in enumerate(lines) if _HEADER_NAME.search(ln) and _HEADER_FIGURE.search(ln)), 0)
     items: list[LineItem] = []
     for n in range(start, len(lines)):
         if _TOTAL.search(lines[n]) and items:
             break
         item = parse_row(lines[n].rstrip("\n"))
-        if item is not None and (start or item.confidence >= 0.9):
+        if item is not None and (item.confidence >= 0.9 or (start and _plausible(item.name))):
             items.append(_at(item, offsets[n], len(lines[n].rstrip("\n"))))
     return items[:MAX_ITEMS]
+
+
+def _plausible(name: str) -> bool:
+    """A name for a row whose figures do not check: a word of four letters or more (not «Хх»,
+    not a misread column number)."""
+    return re.search(r"[^\W\d_]{4}", name) is not None
 
 
 def _at(item: LineItem, offset: int, length: int) -> LineItem:
@@ -245,7 +268,9 @@ def item_fields(items: Sequence[LineItem], page: int) -> dict[str, Field]:
         for key, value in values.items():
             if value is not None:
                 shown = _text(value) if isinstance(value, Decimal) else value
-                out[f"items.{n}.{key}"] = Field(shown, it.confidence, page, it.offset, it.length)
+                # a name OCR left a letter or two of («т» for «Стол») is kept, but flagged as such
+                sure = it.confidence if key != "name" or _plausible(it.name) else min(it.confidence, 0.3)
+                out[f"items.{n}.{key}"] = Field(shown, sure, page, it.offset, it.length)
     confidence = min((it.confidence for it in items), default=0.0)
     out["items.count"] = Field(len(items), confidence, page)
     out["items.sum"] = Field(_text(sum((it.amount for it in items), Decimal(0))), confidence, page)

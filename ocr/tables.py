@@ -108,7 +108,7 @@ def in_row_order(text: PageText, rules: Rules, dpi: int) -> PageText:
             continue
         rest = []
         for w in next(it):
-            r = _row_of(w, rows)
+            r = _row_of(w, rows, dpi)
             if r is None:
                 rest.append(w.text)
                 continue
@@ -137,11 +137,17 @@ def _cx(w: HocrWord) -> float:
     return (w.bbox[0] + w.bbox[2]) / 2 if w.bbox else -1.0
 
 
-def _row_of(w: HocrWord, rows: list[Row]) -> int | None:
+def _row_of(w: HocrWord, rows: list[Row], dpi: int) -> int | None:
+    """The row a word's centre falls in; a word just outside the table on a row's level (the
+    «Итого» label left of a TORG-12 total row, which has no cell of its own) joins that row."""
     if w.bbox is None:
         return None
     x, y = _cx(w), (w.bbox[1] + w.bbox[3]) / 2
-    return next((i for i, r in enumerate(rows) if r.holds(x, y)), None)
+    inside = next((i for i, r in enumerate(rows) if r.holds(x, y)), None)
+    if inside is not None:
+        return inside
+    near = [i for i, r in enumerate(rows) if r.top <= y <= r.bottom and (r.left - dpi <= x <= r.right + dpi)]
+    return near[0] if len(near) == 1 else None
 
 
 def _row_text(words: list[tuple[int, HocrWord]]) -> str:

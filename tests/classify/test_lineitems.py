@@ -104,3 +104,11 @@ def test_a_tampered_total_on_a_rendered_invoice_is_a_review_reason(engine) -> No
     reasons = add_line_items(fields, [page.text])
     assert fields["items.count"].value == 5
     assert [r.code for r in reasons] == ["line_items_total"]
+
+
+def test_a_forms_column_numbering_row_is_no_item() -> None:
+    assert parse_row("А\t1\t1а\t1б\t2\t2а\t3\t4\t5\t6\t7\t8\t9\t10") is None
+    assert parse_row("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15") is None
+    upd = parse_row("71686\t1\tПерчатки вязанные\t796\tпар\t200\t9.79\t1,958.33\t20%\t391.67\t2,350.00")
+    assert upd is not None and (upd.quantity, upd.price, upd.amount) == (Decimal(200), Decimal("9.79"), Decimal("1958.33"))
+    assert (upd.unit, upd.vat_rate, upd.vat, upd.total) == ("пар", "20%", Decimal("391.67"), Decimal("2350.00"))

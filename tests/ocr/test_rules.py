@@ -116,3 +116,21 @@ def test_a_clean_page_gets_no_rules_step(engine) -> None:
     page = recognize_page(1, _small(P.render_page(P.TEXTS["rus"])), 300, OcrConfig(languages="rus+eng"), engine)
     assert "rules" not in page.steps
     assert "ЗАПИСКА" in page.text
+
+
+def test_a_label_left_of_a_row_joins_that_row() -> None:
+    rules = find_rules(render_table(ROWS), 300)
+    assert rules is not None
+    last = table_rows(rules, 300)[-1]
+    y = (last.top + last.bottom) // 2
+    x = (last.cuts[-2] + last.cuts[-1]) // 2
+
+    def line(x: int, text: str) -> str:
+        return (f"<span class='ocr_line' title='bbox {x} {y} {x + 50} {y + 10}'>"
+                f"<span class='ocrx_word' title='bbox {x} {y} {x + 50} {y + 10}; x_wconf 90'>{text}</span></span>")  # fmt: skip
+
+    hocr = hocr_document(line(x, "15 800,00".replace(" ", "")) + line(last.left - 150, "Итого"), "test")
+    out = in_row_order(PageText("15800,00\nИтого", (), hocr, None), rules, 300).text
+    assert out == "Итого\t15800,00"
+    far = hocr_document(line(x, "15800,00") + line(last.left - 600, "Итого"), "test")  # two inches off: not the row's
+    assert in_row_order(PageText("15800,00\nИтого", (), far, None), rules, 300).text == "15800,00\nИтого"
