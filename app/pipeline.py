@@ -22,6 +22,7 @@ import hashlib
 import logging
 import shutil
 import stat
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -536,6 +537,40 @@ def _close_batch_if_done(row: InputFileRow, services: Services) -> None:
 
 def pending_ids(services: Services) -> list[str]:
     return [r.id for r in services.catalog.pending_inputs()]
+
+
+#: Group lock files older than this, and held by nobody, are removed by the recovery sweep.
+LOCK_KEPT_S = 24 * 3600.0
+
+
+def prune_locks(services: Services, older_than_s: float = LOCK_KEPT_S) -> int:
+    """Remove the lock files of groups finished long ago (one or two per document would pile up
+    by the hundred thousand a year); returns how many went.
+
+    A file is removed only while this process holds its lock (taken without waiting), so a
+    worker on that group now keeps it. A worker that opened the old file in the instant before
+    it went does not end up holding a lock nobody else sees: filelock (4.x) checks, once it has
+    the lock, that the file it locked is still linked, and opens the path again if not.
+    """
+    from filelock import FileLock, Timeout
+
+    locks = services.work_dir / "locks"
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in locks.glob("*.lock") if locks.is_dir() else ():
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+            lock = FileLock(str(path))
+            lock.acquire(timeout=0)
+        except (OSError, Timeout):
+            continue  # gone already, or held: a group being worked on
+        try:
+            path.unlink(missing_ok=True)
+            removed += 1
+        finally:
+            lock.release()
+    return removed
 
 
 def files_of(paths: Sequence[Path]) -> list[tuple[Path, list[Path]]]:

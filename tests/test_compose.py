@@ -75,7 +75,10 @@ def test_the_app_services_are_there_and_run_the_image() -> None:
     for name in APP_SERVICES:
         assert services()[name]["build"] == ".", name
     assert 'ENTRYPOINT ["kartoteka"]' in DOCKERFILE.read_text(encoding="utf-8")
-    assert argv(services()["worker"]["command"]) == ["worker", "--queues", "ocr,archive"]
+    worker = argv(services()["worker"]["command"])
+    assert worker[:3] == ["worker", "--queues", "ocr,archive"]
+    # the metrics port the worker serves is the one it exposes to the compose network
+    assert services()["worker"]["expose"] == [worker[worker.index("--metrics-port") + 1]]
     assert "ports" not in services()["worker"] and "container_name" not in services()["worker"]  # --scale worker=N
 
 

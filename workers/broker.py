@@ -80,6 +80,8 @@ MIN_BACKOFF_MS, MAX_BACKOFF_MS = 1_000, 60_000
 
 
 def policy_for(error: BaseException) -> Policy:
+    if isinstance(error, dramatiq.Retry) and error.__cause__ is not None:
+        error = error.__cause__  # a retry we asked for (``_apply_policy``): its cause's policy
     for cls in type(error).__mro__:
         if cls in FAILURE_POLICY:
             return FAILURE_POLICY[cls]
@@ -174,17 +176,37 @@ class Actors:
     whole: dramatiq.Actor  # type: ignore[type-arg]
 
 
+#: Told of every failed attempt: (queue, the error, what the policy did: ``retry``,
+#: ``quarantine`` or ``raise``). ``kartoteka worker --metrics-port`` counts them.
+FailureObserver = Callable[[str, BaseException, Action], None]
+
+
+def _ignore_failure(queue: str, error: BaseException, decision: Action) -> None:
+    return None
+
+
 def _retries() -> int:
     message = CurrentMessage.get_current_message()
     return 0 if message is None else int(message.options.get("retries", 0))
 
 
-def _apply_policy(input_id: str, error: BaseException, services: Services) -> None:
-    """Re-raise ``error`` for dramatiq to retry or drop, or quarantine the input (the table)."""
+def _apply_policy(input_id: str, error: BaseException, services: Services, queue: str, observe: FailureObserver) -> None:
+    """Re-raise ``error`` for dramatiq to retry or drop, or quarantine the input (the table).
+
+    An expected error retried (TransientError, PageTimedOut) is logged here in one line and
+    raised as ``dramatiq.Retry`` from it: dramatiq logs its own traceback for any other
+    exception, which for a database restarting meant a screenful per message per attempt.
+    """
     policy = policy_for(error)
-    if policy.action == "retry" and _retries() < policy.max_retries:
-        raise error
+    retries = _retries()
+    if policy.action == "retry" and retries < policy.max_retries:
+        observe(queue, error, "retry")
+        if policy is DEFAULT_POLICY:  # unexpected: dramatiq logs the traceback
+            raise error
+        log.warning("%s: %s; retry %d of %d", input_id, error, retries + 1, policy.max_retries)
+        raise dramatiq.Retry(str(error)) from error
     final = policy.then if policy.action == "retry" else policy.action
+    observe(queue, error, final)
     if final != "quarantine":
         raise error
     stage = getattr(error, "stage", "") or "process"
@@ -194,17 +216,21 @@ def _apply_policy(input_id: str, error: BaseException, services: Services) -> No
 
 
 def declare_actors(
-    broker: dramatiq.Broker, services: Services, on_done: Callable[[str], None] = lambda _id: None
+    broker: dramatiq.Broker,
+    services: Services,
+    on_done: Callable[[str], None] = lambda _id: None,
+    observe: FailureObserver = _ignore_failure,
 ) -> Actors:
     """The actors on ``broker``: ``ocr`` (recognise, then send to ``archive``), ``archive``
-    (register and finalise), and ``whole`` (both at once, the embedded mode)."""
+    (register and finalise), and ``whole`` (both at once, the embedded mode). ``observe`` is
+    told of each failed attempt of the two stages and what the failure policy did about it."""
     holder: list[dramatiq.Actor] = []  # type: ignore[type-arg]
 
     def recognise_input(input_id: str) -> None:
         try:
             lead = pipeline.recognise_input(input_id, services)
         except Exception as e:
-            _apply_policy(input_id, e, services)
+            _apply_policy(input_id, e, services, OCR_QUEUE, observe)
             return
         if lead is not None:
             holder[1].send_with_options(args=(lead,), broker_priority=PRIORITY_REGISTER)
@@ -215,7 +241,7 @@ def declare_actors(
                 log.warning("work area of %s is missing: recognising it again", input_id)
                 holder[0].send_with_options(args=(input_id,), broker_priority=PRIORITY_BATCH)
         except Exception as e:
-            _apply_policy(input_id, e, services)
+            _apply_policy(input_id, e, services, ARCHIVE_QUEUE, observe)
         finally:
             on_done(input_id)
 
@@ -298,3 +324,19 @@ class Dispatcher:
     def in_flight(self) -> int:
         with self._lock:
             return len(self._sent)
+
+
+def recovery_sweep(dispatcher: Dispatcher, services: Services) -> None:
+    """One recovery sweep: send the pending inputs again (those not in flight) and remove the
+    lock files of groups finished long ago. A busy or unreachable catalog or broker skips it:
+    the next sweep tries again."""
+    try:
+        dispatcher.sweep(pipeline.pending_ids(services))
+        pruned = pipeline.prune_locks(services)
+        if pruned:
+            log.info("recovery sweep removed %d old lock files", pruned)
+    except TransientError as e:
+        log.warning("recovery sweep skipped: %s", e)
+    except Exception as e:  # the broker's client raised (connection lost)
+        log.warning("recovery sweep skipped: %s: %s", type(e).__name__, e)
+

@@ -22,14 +22,14 @@ from app import pipeline
 from app.indexing import IndexFeed
 from app.services import Services
 from app.settings import Settings
-from ingest.errors import ConfigurationError, TransientError
+from ingest.errors import ConfigurationError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from ingest.profile import HotFolderProfile
 from workers.api.app import create_app
 from workers.api.metrics import app_metrics
 from workers.api.sender import start_sender
 from workers.api.server import ApiServer, bind
-from workers.broker import Dispatcher, declare_actors, make_broker
+from workers.broker import Dispatcher, declare_actors, make_broker, recovery_sweep
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         pipeline.intake_candidate(candidate, services, dispatcher.enqueue)
 
     worker.start()
-    dispatcher.sweep(pipeline.pending_ids(services))
+    recovery_sweep(dispatcher, services)
     watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
     feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
     sender_thread = start_sender(services, stop, app_metrics(app))
@@ -89,10 +89,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
              ", ".join(str(p.path) for p in profiles), settings.data_dir, settings.worker_threads)  # fmt: skip
     try:
         while not stop.wait(settings.sweep_seconds):
-            try:
-                dispatcher.sweep(pipeline.pending_ids(services))
-            except TransientError as e:  # a busy or unreachable catalog: try at the next sweep
-                log.warning("recovery sweep skipped: %s", e)
+            recovery_sweep(dispatcher, services)
     finally:
         stop.set()
         api.stop()

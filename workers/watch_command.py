@@ -19,9 +19,9 @@ from app import pipeline
 from app.indexing import IndexFeed
 from app.services import Services
 from app.settings import Settings
-from ingest.errors import ConfigurationError, TransientError
+from ingest.errors import ConfigurationError
 from ingest.hotfolder import Candidate, HotFolderWatcher
-from workers.broker import Dispatcher, declare_actors, make_broker
+from workers.broker import Dispatcher, declare_actors, make_broker, recovery_sweep
 from workers.exitcodes import ExitCode
 from workers.service_command import hot_folders, start_thread
 from workers.signals import stop_on_signals
@@ -67,14 +67,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         size = len(candidate.files)
         pipeline.intake_candidate(candidate, services, lambda i: dispatcher.enqueue(i, batch_size=size))
 
-    _sweep(dispatcher, services)
+    recovery_sweep(dispatcher, services)
     watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
     feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
     log.info("watching %s; sending to %s", ", ".join(str(p.path) for p in profiles), _redacted(settings.broker_url))
     beat = heartbeat(settings, "watch")  # `kartoteka status` lists it
     try:
         while not stop.wait(settings.sweep_seconds):
-            _sweep(dispatcher, services)
+            recovery_sweep(dispatcher, services)
     finally:
         beat.stop()
         stop.set()
@@ -83,15 +83,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         broker.close()
         services.close()
     return ExitCode.OK
-
-
-def _sweep(dispatcher: Dispatcher, services: Services) -> None:
-    try:
-        dispatcher.sweep(pipeline.pending_ids(services))
-    except TransientError as e:  # a busy or unreachable catalog or broker: the next sweep
-        log.warning("recovery sweep skipped: %s", e)
-    except Exception as e:  # the broker's client raised (connection lost): the next sweep
-        log.warning("recovery sweep skipped: %s: %s", type(e).__name__, e)
 
 
 def _redacted(url: str | None) -> str:

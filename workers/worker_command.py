@@ -5,6 +5,8 @@ the same broker), ``--threads N`` messages at once per process (default ``worker
 ``--processes N`` worker processes, each forked from this one with Services of its own (its
 catalog connections, its OCR engine); a process that dies is started again. SIGTERM or Ctrl-C
 stops every process cleanly: messages being worked on finish or go back to the broker.
+``--metrics-port P`` serves the workers' Prometheus metrics (workers/worker_metrics.py) on the
+address of ``http_host`` (``KARTOTEKA_HTTP_HOST``), port P.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import signal
 import sys
 import time
+
+from typing import TYPE_CHECKING
 
 import dramatiq
 
@@ -27,6 +31,9 @@ from workers.signals import stop_on_signals
 from workers.status_command import heartbeat
 from workers.watch_command import check_distributed_settings
 
+if TYPE_CHECKING:  # prometheus_client is imported only when metrics are served
+    from workers.worker_metrics import MetricsServer
+
 log = logging.getLogger(__name__)
 
 #: A worker process that died is started again after this many seconds.
@@ -38,6 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--queues", default=f"{OCR_QUEUE},{ARCHIVE_QUEUE}", help="comma-separated queues (default: ocr,archive)")
     p.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
     p.add_argument("--threads", type=int, default=None, metavar="N", help="messages at once per process")
+    p.add_argument("--metrics-port", type=int, default=None, metavar="P", help="serve Prometheus metrics on this port")
     p.set_defaults(run=run, log_level="INFO")
 
 
@@ -55,18 +63,46 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigurationError("--processes and --threads must be at least 1")
     check_distributed_settings(settings, "worker")
     threads = args.threads or settings.worker_threads
-    if args.processes == 1:
-        return work(settings, queues, threads)
-    return _supervise(settings, queues, threads, args.processes)
+    metrics = _serve_metrics(settings, args.metrics_port)
+    try:
+        if args.processes == 1:
+            return work(settings, queues, threads, counted=metrics is not None)
+        return _supervise(settings, queues, threads, args.processes, metrics)
+    finally:
+        if metrics is not None:
+            metrics.close()
 
 
-def work(settings: Settings, queues: set[str], threads: int) -> int:
-    """One worker process: its Services, the actors on the broker, a dramatiq Worker."""
+def _serve_metrics(settings: Settings, port: int | None) -> MetricsServer | None:
+    if port is None:
+        return None
+    if not 0 <= port <= 65535:
+        raise ConfigurationError(f"--metrics-port {port}: use a port from 0 to 65535")
+    from workers.worker_metrics import serve_worker_metrics
+
+    try:
+        metrics = serve_worker_metrics(settings.http_host, port)
+    except OSError as e:
+        raise ConfigurationError(f"cannot serve metrics on {settings.http_host}:{port}: {e.strerror or e}") from e
+    log.info("worker metrics on http://%s:%d/metrics", settings.http_host, metrics.server.server_port)
+    return metrics
+
+
+def work(settings: Settings, queues: set[str], threads: int, *, counted: bool = False) -> int:
+    """One worker process: its Services, the actors on the broker, a dramatiq Worker; with
+    ``counted``, its WorkerMetrics (``serve_worker_metrics`` was called before)."""
     services = Services(settings)
     log.info("recognition engine: %s", services.engine.name)  # a missing Tesseract stops the start
     services.start_retraining()
     broker = make_broker(settings.broker_url)
-    declare_actors(broker, services)
+    if counted:
+        from workers.worker_metrics import WorkerMetrics
+
+        counter = WorkerMetrics()
+        broker.add_middleware(counter)
+        declare_actors(broker, services, observe=counter.observe)
+    else:
+        declare_actors(broker, services)
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=250)
     stop = stop_on_signals()
     worker.start()
@@ -82,13 +118,13 @@ def work(settings: Settings, queues: set[str], threads: int) -> int:
     return ExitCode.OK
 
 
-def _fork(settings: Settings, queues: set[str], threads: int) -> int:
+def _fork(settings: Settings, queues: set[str], threads: int, counted: bool) -> int:
     pid = os.fork()
     if pid == 0:  # the child: a worker until SIGTERM, never returning into the parent's code
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            code = work(settings, queues, threads)
+            code = work(settings, queues, threads, counted=counted)
         except BaseException:
             log.exception("worker process failed")
         finally:
@@ -98,10 +134,11 @@ def _fork(settings: Settings, queues: set[str], threads: int) -> int:
     return pid
 
 
-def _supervise(settings: Settings, queues: set[str], threads: int, processes: int) -> int:
+def _supervise(settings: Settings, queues: set[str], threads: int, processes: int, metrics: MetricsServer | None) -> int:
     """Fork ``processes`` workers, start again any that dies, pass SIGTERM on to all."""
     stop = stop_on_signals()
-    children = {_fork(settings, queues, threads) for _ in range(processes)}
+    counted = metrics is not None
+    children = {_fork(settings, queues, threads, counted) for _ in range(processes)}
     while not stop.is_set():
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -110,9 +147,11 @@ def _supervise(settings: Settings, queues: set[str], threads: int, processes: in
         if pid in children:
             children.discard(pid)
             log.warning("worker process %d ended (status %d): starting another", pid, status)
+            if metrics is not None:
+                metrics.process_ended(pid)
             stop.wait(RESTART_DELAY_S)
             if not stop.is_set():
-                children.add(_fork(settings, queues, threads))
+                children.add(_fork(settings, queues, threads, counted))
             continue
         stop.wait(0.5)
     for pid in children:

@@ -3,10 +3,16 @@ and requests by route; administrators only, unless the settings make it public."
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
+
+import dramatiq
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.api.conftest import MakeApi, Running
+from workers.broker import make_broker
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -74,3 +80,40 @@ def test_metrics_need_an_administrator_unless_public(api: Running, make_api: Mak
     with public.client() as anonymous, httpx.Client(base_url=public.url, headers={"Authorization": "Bearer wrong"}) as bad:
         assert _scrape(anonymous)[("kartoteka_files", (("outcome", "archived"),))] == 1
         assert bad.get("/metrics").status_code == 401
+
+
+def _unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def redis_queue(redis_url: str) -> Iterator[dramatiq.Broker]:
+    broker = make_broker(redis_url)
+    broker.flush_all()
+    yield broker
+    broker.flush_all()
+    broker.close()
+
+
+def test_serve_reports_the_messages_in_each_broker_queue(make_api: MakeApi, redis_url: str, redis_queue: dramatiq.Broker) -> None:
+    redis_queue.declare_queue("ocr")
+    for i in range(3):
+        redis_queue.enqueue(dramatiq.Message(queue_name="ocr", actor_name="recognise_input", args=(f"id-{i}",), kwargs={}, options={}))
+    running = make_api(broker_url=redis_url, metrics_public=True)
+    with running.client() as client:
+        got = _samples(client.get("/metrics").text)
+    assert got[("kartoteka_broker_up", ())] == 1
+    assert got[("kartoteka_broker_messages", (("queue", "ocr"), ("state", "ready")))] == 3
+    assert got[("kartoteka_broker_messages", (("queue", "archive"), ("state", "ready")))] == 0
+
+
+def test_an_unreachable_broker_is_reported_and_the_scrape_still_answers(make_api: MakeApi) -> None:
+    running = make_api(broker_url=f"redis://127.0.0.1:{_unused_port()}/0", metrics_public=True)
+    with running.client() as client:
+        answer = client.get("/metrics")
+    assert answer.status_code == 200
+    got = _samples(answer.text)
+    assert got[("kartoteka_broker_up", ())] == 0
+    assert got[("kartoteka_up", ())] == 1  # the catalog still answered

@@ -5,6 +5,7 @@ known in advance, failing on cue (tests/scripted.py prints the pages, keyed by a
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -298,3 +299,21 @@ def test_the_settings_choose_the_scripted_engine_and_its_script(tmp_path: Path) 
     assert isinstance(engine, ScriptedEngine)
     read = [engine.recognize(p, languages="rus+eng", dpi=150, timeout=5).text for p in (S.scripted_page("a1"), S.plain_page())]
     assert read == ["from the script", "unknown page"]
+
+
+def test_the_sweep_removes_old_unheld_lock_files_and_keeps_held_and_recent_ones(make_rig: MakeRig) -> None:
+    rig = make_rig({})
+    locks = rig.services.work_dir / "locks"
+    with pipeline.group_lock("old-held", rig.services) as held:
+        assert held
+        for name in ("old-free", "recent-free"):
+            (locks / f"{name}.lock").touch()
+        day_ago = time.time() - 2 * 24 * 3600
+        for name in ("old-free", "old-held"):
+            os.utime(locks / f"{name}.lock", (day_ago, day_ago))
+        assert pipeline.prune_locks(rig.services) == 1
+        assert sorted(p.name for p in locks.iterdir()) == ["old-held.lock", "recent-free.lock"]
+    # a group whose file went is locked again as before: one holder at a time
+    with pipeline.group_lock("old-free", rig.services) as first:
+        with pipeline.group_lock("old-free", rig.services) as second:
+            assert (first, second) == (True, False)

@@ -10,6 +10,15 @@ Read from the catalog at each scrape (``app.status``, a few COUNT queries):
     kartoteka_cards_registered{window}    cards registered in the last 1m / 1h
     kartoteka_pages_per_minute            pages of the cards registered in the last 10 minutes, per minute
 
+Read from the broker at each scrape (distributed mode; nothing in-process):
+
+    kartoteka_broker_up                   1 when the broker answered this scrape
+    kartoteka_broker_messages{queue,state}  messages in each stage queue: ready, delayed
+                                          (waiting for a retry's backoff), dead (given up)
+
+Each ``kartoteka worker --metrics-port`` serves what happens inside the workers (failures by
+reason, retries, time per message): workers/worker_metrics.py.
+
 Counted by this process since it started:
 
     kartoteka_http_requests_total{route,method,status}   requests answered, by route template
@@ -32,6 +41,7 @@ from prometheus_client.registry import Collector
 
 from app.status import PAGES_WINDOW, status
 from app.webhooks import Post
+from ingest.errors import TransientError
 from workers.api.deps import get_services_of
 
 __all__ = ["CONTENT_TYPE", "Metrics", "app_metrics"]
@@ -86,6 +96,37 @@ class StatusCollector(Collector):
         )  # fmt: skip
 
 
+class BrokerCollector(Collector):
+    """Gauges of the broker's queues at scrape time (a few Redis LLENs or passive declares)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        from workers.status_command import STAGE_QUEUES, queue_depths
+
+        url = get_services_of(self.app).settings.broker_url
+        if not url:
+            return
+        up = "1 when the broker answered this scrape"
+        try:
+            depths = queue_depths(url, STAGE_QUEUES)
+        except TransientError as e:
+            log.warning("metrics: %s", e)
+            yield GaugeMetricFamily("kartoteka_broker_up", up, value=0)
+            return
+        yield GaugeMetricFamily("kartoteka_broker_up", up, value=1)
+        messages = GaugeMetricFamily(
+            "kartoteka_broker_messages", "Messages in each queue: ready, delayed (retry backoff), dead", labels=["queue", "state"]
+        )
+        for depth in depths:
+            for state in ("ready", "delayed", "dead"):
+                count = getattr(depth, state)
+                if count is not None:
+                    messages.add_metric([depth.queue, state], count)
+        yield messages
+
+
 class Metrics:
     """The registry of one app and the metrics its requests and its webhook sender count."""
 
@@ -108,6 +149,7 @@ class Metrics:
         for result in ("delivered", "failed"):
             self.webhook_attempts.labels(result)
         self.registry.register(StatusCollector(app))
+        self.registry.register(BrokerCollector(app))
 
     def template(self, route: object) -> str:
         """The full path template (``/api/v1/cards/{id_or_number}``) of the route a request
