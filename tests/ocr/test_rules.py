@@ -40,7 +40,11 @@ def test_a_ruled_table_has_its_rows_and_columns_found() -> None:
 
 
 def test_a_page_of_text_has_no_rules() -> None:
-    assert find_rules(P.render_page(P.TEXTS["rus"]), 300) is None
+    page = P.render_page(P.TEXTS["rus"])
+    assert find_rules(page, 300) is None
+    cv2.line(page, (200, 250), (2300, 250), 0, 3)  # a rule under the heading and one over the
+    cv2.line(page, (200, 3000), (2300, 3000), 0, 3)  # footer: no grid, nothing to do
+    assert find_rules(page, 300) is None
 
 
 def test_removing_rules_keeps_every_letter_pixel_inside_the_cells() -> None:
