@@ -135,10 +135,15 @@ def is_kazakh(word: str) -> bool:
 
 
 def plural_chain_start(word: str) -> int | None:
-    """Where a plural-and-case chain (шарттарды, шарттармен) starts in a word without Kazakh
-    letters, or None: such words are Kazakh, though the Russian stemmer would take them."""
+    """Where the endings of a word without Kazakh letters that ends in a plural-and-case chain
+    (шарттарды, шарттармен, басшылары) start, or None: such words are Kazakh, though the Russian
+    stemmer would take them. The endings before the plural count too (басшы|лар|ы → басш, as
+    ``stem`` has it)."""
     chain = _KAZAKH_PLURAL_CHAIN.search(word)
-    return chain.start() if chain and chain.start() >= _MIN_STEM else None
+    if not chain or chain.start() < _MIN_STEM:
+        return None
+    stemmed = stem(word)
+    return len(stemmed) if word.startswith(stemmed) and len(stemmed) <= chain.start() else chain.start()
 
 
 def strip_plural(stemmed: str) -> str:
