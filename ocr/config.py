@@ -39,6 +39,25 @@ class OcrConfig(BaseModel):
     #: Clean pages are left alone: binarising them made recognition slightly worse.
     clean_noisy: bool = True
     noise_threshold: float = 3.0
+    #: Phone photos (ocr/photo.py, bench/results/photo.md). Find a page lying on a darker
+    #: background and flatten its perspective; pages without such an outline (scans, photos
+    #: cropped inside the page) are left as they are.
+    find_page: bool = True
+    #: Divide out uneven light and a colour cast when the paper's brightest/darkest tone exceeds
+    #: uneven_above or its strongest/weakest channel exceeds cast_above. Flatbed scans measure
+    #: 1.00-1.01 on both, phone photos 1.05-1.7 and 1.01-1.4.
+    even_light: bool = True
+    uneven_above: float = Field(1.15, ge=1.0)
+    cast_above: float = Field(1.08, ge=1.0)
+    #: Scale a page whose text (median letter height, ocr.photo.text_height) is below
+    #: scale_below or above shrink_above pixels to text_target: at 8-10 px Tesseract lost
+    #: 20 % of characters, at 28 px 3 %. Scans at 300 dpi measure 20-30 px and are left alone.
+    scale_text: bool = True
+    scale_below: float = Field(14.5, ge=0.0)
+    shrink_above: float = Field(90.0, ge=1.0)
+    text_target: float = Field(28.0, ge=8.0, le=80.0)
+    #: Resampling when scaling text up (cubic, lanczos and linear + unsharp were within noise).
+    resampling: Literal["cubic", "lanczos", "linear"] = "cubic"
     #: Blank pages are detected and not sent to Tesseract.
     skip_blank: bool = True
     #: Remove dark scanner borders.

@@ -104,7 +104,7 @@ def recognize_files(
                     finish(state, _page_without_ocr(source))
                     continue
                 drain(limit - 1)
-                fut = pool.submit(recognize_page, source.number, source.image, source.dpi, cfg, engine)
+                fut = pool.submit(recognize_page, source.number, source.image, source.dpi, cfg, engine, colour=source.colour)
                 inflight[fut] = state
             state.all_read = True
             drain(limit - 1)

@@ -40,6 +40,9 @@ class SourcePage:
 
     number: int
     image: np.ndarray | None = None  # 8-bit grayscale
+    #: the same page in colour (BGR), for a colour image only: ocr/photo.py evens out a phone
+    #: photo's light and colour cast channel by channel, which the gray image no longer allows
+    colour: np.ndarray | None = None
     dpi: int = DEFAULT_DPI
     text: str | None = None  # a usable text layer: no OCR needed
     error: str | None = None
@@ -105,7 +108,18 @@ def _frame_page(frame: Image.Image, number: int, cfg: OcrConfig) -> SourcePage:
             raise UnsupportedInput(_too_big(f"{w}x{h} pixels"), stage="ocr")
         return SourcePage(number=number, error=_too_big(f"{w}x{h} pixels"))
     frame.load()
-    return SourcePage(number=number, image=_to_gray(frame), dpi=_image_dpi(frame))
+    return SourcePage(number=number, image=_to_gray(frame), dpi=_image_dpi(frame), colour=_colour(frame))
+
+
+def _colour(frame: Image.Image) -> np.ndarray | None:
+    """A BGR copy of a colour frame (transparency as white paper); None for gray frames."""
+    if frame.mode not in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "RGBX"):
+        return None
+    if frame.mode in ("RGBA", "PA") or (frame.mode == "P" and "transparency" in frame.info):
+        rgba = frame.convert("RGBA")
+        frame = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    rgb = np.asarray(frame.convert("RGB"), dtype=np.uint8)
+    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def _to_gray(frame: Image.Image) -> np.ndarray:
