@@ -98,13 +98,14 @@ _LOCATIVE = frozenset(("да", "де", "та", "те", "нда", "нде"))
 # Stems that end like an ending but are whole words (аудан is not ау + -дан).
 _KEEP = frozenset(
     "аудан майдан теңге орын ағын ойын жиын келін бүгін тұрғын мойын қойын ерін мұрын қарын түйін"
-    " бұрын жақын қиын ұзын сайын құдай тақта тамыз шілде тенге үшін кейін басқа".split()
+    " бұрын жақын қиын ұзын сайын құдай тақта тамыз шілде тенге үшін кейін басқа тұлға нұсқа кесте пошта"
+    " үлгі белгі сүлгі кәсіпорын".split()
 )
 # Stems that drop their last vowel before a vowel-initial ending (ауыз → аузы).
 _ELIDED = {
     "ауз": "ауыз", "орн": "орын", "мұрн": "мұрын", "ерн": "ерін", "халқ": "халық", "қарн": "қарын",
     "мойн": "мойын", "қойн": "қойын", "ерк": "ерік", "көрк": "көрік", "нарқ": "нарық", "ырқ": "ырық",
-    "пейл": "пейіл", "кейп": "кейіп", "мүлк": "мүлік", "ұлғ": "ұлық",
+    "пейл": "пейіл", "кейп": "кейіп", "мүлк": "мүлік", "ұлғ": "ұлық", "кәсіпорн": "кәсіпорын",
 }
 # Nouns ending in -с that take -ы/-і, not -сы/-сі (жұмыс|ы, not жұмы|сы).
 _S_STEMS = frozenset(
@@ -116,7 +117,7 @@ _S_STEMS = frozenset(
 _PARTICIPLE = re.compile(r"..(?:ған|ген|қан|кен|атын|етін|йтын|йтін)$")
 # A loan word's endings may take either harmony where к or г follows a back vowel (Йорк|тің, банк|тің).
 _LOAN = re.compile(r"[аоұы][^аәеөоұүыіиуэюяё]*[кг][^аәеөоұүыіиуэюяё]*$")
-_STAN = re.compile(r"..стан$")  # Қазақстан, Түркістан: not an ablative
+_STAN = re.compile(r"..стан$|.орда$")  # Қазақстан, Түркістан, Қызылорда: no ablative, no locative
 # Spellings Russian never has (ы after a vowel or after ж ш щ ч к г х), near the end of a word
 # that does not end as a Russian surname or adjective does (Кыдырбаевым is Russian).
 _NOT_RUSSIAN = re.compile(r"[аеиоуыэюяёжшщчкгх]ы(?=.{0,4}$)")
@@ -195,7 +196,7 @@ def _possessive(word: str, alt: bool = False) -> tuple[str, str]:
         return word, ""
     if ending in ("сы", "сі"):
         whole = word[:-1]
-        made_from_verb = rest[-1] in "ыі" and len(rest) >= 2 and rest[-2] not in "шчлқу"  # жұмыс, кіріс
+        made_from_verb = rest[-1] in "ыі" and len(rest) >= 2 and rest[-2] not in "шчлқкғгу"  # жұмыс, not үлгі
         if whole in _S_STEMS or len(rest) < 3 or made_from_verb != alt:  # known: no other reading
             return whole, ending[-1]
     return rest, ending
@@ -236,14 +237,18 @@ def _attributive(word: str) -> tuple[str, list[str]]:
 
 def _pass(word: str, alt: bool) -> tuple[str, list[str]]:
     """One right-to-left pass over the slots: attributive, case, possessive, plural."""
+    if _keep(word):
+        return word, []
     rest, taken = _attributive(word)
-    if not taken and not _keep(rest):
+    if not taken:
         rest, ending = _strip(rest, _CASE)
         if ending == "н" and (len(rest) < 3 or rest[-1] not in "ыі" or _PARTICIPLE.search(word)):
             rest, ending = word, ""
         elif ending == "н" and alt and _CLASS.get(rest[-2]) != "v" and rest[-2] != "с":  # жалын, not жал|ы|н
             rest, ending = word, ""
-        elif ending in ("ны", "ні") and rest not in _KEEP and (rest + "н" in _KEEP or _n_stem(rest + "н") != alt):
+        elif ending in ("ны", "ні") and rest not in _KEEP and (
+            len(rest) < 3 or rest + "н" in _KEEP or _n_stem(rest + "н") != alt
+        ):
             rest, ending = word, ""
         taken += [ending] if ending else []
     for slot in (_possessive, _plural):
@@ -259,7 +264,7 @@ def _pass(word: str, alt: bool) -> tuple[str, list[str]]:
 def _n_stem(word: str) -> bool:
     """Whether «…ны» reads as a stem in -н with -ы (ауданы, берілгені) rather than a vowel stem
     with the accusative -ны (баланы): for the stems known to end in -н and for participles."""
-    return word in _KEEP or _PARTICIPLE.search(word) is not None
+    return word in _KEEP or _PARTICIPLE.search(word) is not None  # ауданы, берілгені
 
 
 def _plural(word: str, alt: bool = False) -> tuple[str, str]:
