@@ -29,6 +29,10 @@ H_MIN_INCHES = 0.5
 V_MIN_INCHES = 0.3
 #: A rule is at most this thick (inches): thicker strokes are solid areas or bold letters.
 MAX_THICK_INCHES = 0.04
+#: A page darker than this share is not dark-on-light (a slide in white on a dark ground, whose
+#: dithered background read as hundreds of rules: scribe slide_01 F1 0.98 -> 0.78); printed
+#: forms and tables are 3-15 % ink.
+MAX_DARK_SHARE = 0.35
 #: A page has rules when its horizontal rules are together at least this many inches long.
 MIN_TOTAL_INCHES = 4.0
 
@@ -61,6 +65,13 @@ class Rules:
     #: the same for each direction apart (the repair closes gaps across each)
     h_mask: np.ndarray
     v_mask: np.ndarray
+
+
+def _dark_share(gray: np.ndarray) -> float:
+    """The share of the page darker than its Otsu threshold (on every fourth pixel)."""
+    small = np.ascontiguousarray(gray[::4, ::4])
+    threshold, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return float(np.mean(small < threshold))
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
@@ -105,6 +116,8 @@ def find_rules(gray: np.ndarray, dpi: int) -> Rules | None:
     """
     dpi = max(dpi, 70)
     side = max(gray.shape[:2])
+    if _dark_share(gray) > MAX_DARK_SHARE:
+        return None  # light text on a dark ground: the gaps between letters look like rules
     ink = _ink(gray)
     h_len = max(int(H_MIN_INCHES * dpi), side // 25)
     v_len = max(int(V_MIN_INCHES * dpi), side // 40)

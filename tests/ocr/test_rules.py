@@ -138,3 +138,8 @@ def test_a_label_left_of_a_row_joins_that_row() -> None:
     assert out == "Итого\t15800,00"
     far = hocr_document(line(x, "15800,00") + line(last.left - 600, "Итого"), "test")  # two inches off: not the row's
     assert in_row_order(PageText("15800,00\nИтого", (), far, None), rules, 300).text == "15800,00\nИтого"
+
+
+def test_light_text_on_a_dark_ground_is_left_alone() -> None:
+    # a slide in white on black: the dark gaps between letters would look like rules
+    assert find_rules(255 - render_table(ROWS), 300) is None
