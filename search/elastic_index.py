@@ -179,8 +179,9 @@ class ElasticIndex:
             "_source": ["stored"],
         }
         by_score = request.sort == "relevance" and request.query.has_text
-        if by_score:  # from the first hit, and a few beyond the page: ties (search.ties)
-            page.update({"from": 0, "size": ties.first_fetch(request.offset, request.limit)})
+        if by_score:  # the page and a few hits either side: ties (search.ties)
+            start, count = ties.window(request.offset, request.limit)
+            page.update({"from": start, "size": count})
         else:
             page["sort"] = [{"registered_at": {"order": "asc" if request.sort == "oldest" else "desc"}}]
         if not request.facets:
@@ -206,8 +207,8 @@ class ElasticIndex:
         if not by_score:
             return _hits(found, by_score)
 
-        def fetch(n: int) -> list[RawHit]:
-            again = {**page, "size": n, "track_total_hits": False}
+        def fetch(start: int, count: int) -> list[RawHit]:
+            again = {**page, "from": start, "size": count, "track_total_hits": False}
             return _hits(self._guard(self.client.search, index=self.name, **again), True)
 
         return ties.page(_hits(found, True), request.offset, request.limit, fetch)

@@ -164,8 +164,9 @@ class TantivyIndex:
         searcher = self.index.searcher()
         query = self._query(request.query)
         by_score = request.sort == "relevance" and request.query.has_text
-        if by_score:  # from the first hit, and a few beyond the page: ties (search.ties)
-            result = searcher.search(query, ties.first_fetch(request.offset, request.limit), count=True)
+        if by_score:  # the page and a few hits either side: ties (search.ties)
+            start, count = ties.window(request.offset, request.limit)
+            result = searcher.search(query, count, count=True, offset=start)
         else:
             order = tantivy.Order.Asc if request.sort == "oldest" else tantivy.Order.Desc
             result = searcher.search(
@@ -173,8 +174,9 @@ class TantivyIndex:
             )
         hits = [_hit(searcher, score, address, by_score) for score, address in result.hits]
         if by_score:
-            hits = ties.page(hits, request.offset, request.limit, lambda n: [
-                _hit(searcher, score, address, True) for score, address in searcher.search(query, n, count=False).hits
+            hits = ties.page(hits, request.offset, request.limit, lambda start, count: [
+                _hit(searcher, score, address, True)
+                for score, address in searcher.search(query, count, count=False, offset=start).hits
             ])
         facets: dict[str, list[tuple[str, int]]] = {}
         if request.facets:

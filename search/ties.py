@@ -8,11 +8,11 @@ can still differ in the last bits of a float (sums taken in another order), whic
 in one into a strict order in the other.
 
 So both rank by the score to ``DIGITS`` significant digits, then newest registration first,
-then card id: an order of the cards themselves, not of an index. A backend fetches
-``MARGIN`` hits beyond the page; if the last of them still ties with the page's last hit, the
-tie group may go on past what was fetched, and it fetches up to ``FURTHER`` beyond the page
-once more. A tie group longer than that (a prefix matching thousands of cards) is cut where
-the backend's own order cuts it: there the backends may still differ.
+then card id: an order of the cards themselves, not of an index. A backend fetches a window of
+``MARGIN`` hits either side of the page; if a hit at the window's edge still ties with the
+page's first or last hit, the tie group may go on past the window, and it fetches ``FURTHER``
+either side once more. A tie group longer than that (a prefix matching thousands of cards) is
+cut where the backend's own order cuts it: there the backends may still differ.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from collections.abc import Callable
 
 from search.backend import MAX_WINDOW, RawHit
 
-__all__ = ["DIGITS", "FURTHER", "MARGIN", "first_fetch", "page"]
+__all__ = ["DIGITS", "FURTHER", "MARGIN", "Fetch", "page", "window"]
 
 #: Scores equal to this many significant digits are a tie (float32 sums differ in the 7th).
 DIGITS = 5
-MARGIN = 10
-FURTHER = 100
+MARGIN = 5
+FURTHER = 50
+#: ``fetch(start, count)``: the backend's hits ``start`` .. ``start + count`` in its own order.
+Fetch = Callable[[int, int], list[RawHit]]
 
 
 def _rounded(score: float) -> float:
@@ -41,24 +43,30 @@ def _key(hit: RawHit) -> tuple[float, tuple[int, ...], str]:
     return (-_rounded(hit.score), _newest_first(hit.stored.get("registered_at")), hit.card_id)
 
 
-def first_fetch(offset: int, limit: int) -> int:
-    """How many hits (from the first) a backend fetches for the page ``offset``, ``limit``."""
-    return min(offset + limit + MARGIN, MAX_WINDOW)
+def window(offset: int, limit: int, margin: int = MARGIN) -> tuple[int, int]:
+    """(start, count): the hits a backend fetches, in its own order, for the page ``offset``,
+    ``limit``: the page and ``margin`` either side."""
+    start = max(0, offset - margin)
+    return start, min(offset + limit + margin, MAX_WINDOW) - start
 
 
-def _settled(hits: list[RawHit], ordered: list[RawHit], fetched: int, end: int) -> bool:
-    """True if no hit beyond the ``fetched`` can tie with the page's last (``hits`` in the
-    backend's order, best first, so its last scores lowest)."""
-    if len(hits) < fetched or len(ordered) < end or fetched >= MAX_WINDOW:
+def _settled(hits: list[RawHit], start: int, count: int, offset: int, end: int) -> bool:
+    """True if no hit outside the window can tie with the page's first or last hit (``hits``:
+    the window in the backend's order, best first)."""
+    first, last = offset - start, min(end, start + len(hits)) - start - 1
+    if first > last:  # the page is past the last hit
         return True
-    return _rounded(hits[-1].score) < _rounded(ordered[end - 1].score)
+    before = start == 0 or _rounded(hits[0].score) > _rounded(hits[first].score)
+    after = len(hits) < count or start + count >= MAX_WINDOW or _rounded(hits[-1].score) < _rounded(hits[last].score)
+    return before and after
 
 
-def page(hits: list[RawHit], offset: int, limit: int, fetch: Callable[[int], list[RawHit]]) -> list[RawHit]:
-    """The page from ``hits`` (the first ``first_fetch(offset, limit)`` in the backend's order),
-    ties in one order; ``fetch(n)`` gets the first ``n`` again when a tie group may go on."""
-    end = offset + limit
+def page(hits: list[RawHit], offset: int, limit: int, fetch: Fetch) -> list[RawHit]:
+    """The page, ties in one order, from ``hits``: the backend's ``window(offset, limit)``;
+    ``fetch`` gets a wider window when a tie group may run past that one."""
+    start, count = window(offset, limit)
+    if not _settled(hits, start, count, offset, offset + limit):
+        start, count = window(offset, limit, FURTHER)
+        hits = fetch(start, count)
     ordered = sorted(hits, key=_key)
-    if not _settled(hits, ordered, first_fetch(offset, limit), end):
-        ordered = sorted(fetch(min(end + FURTHER, MAX_WINDOW)), key=_key)
-    return ordered[offset:end]
+    return ordered[offset - start : offset + limit - start]

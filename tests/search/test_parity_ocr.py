@@ -181,28 +181,43 @@ def _raw(card: str, score: float, registered: str) -> RawHit:
     return RawHit(card, score, {"registered_at": registered})
 
 
-def test_a_tie_group_running_past_what_was_fetched_is_fetched_further() -> None:
-    """The page's last hit ties with the last one fetched: the group may go on, so the backend
-    is asked for more, and the newest of the whole group comes first."""
+def test_a_tie_group_running_past_the_window_is_fetched_further() -> None:
+    """The page's last hit ties with the window's last: the group may go on, so the backend is
+    asked for a wider window, and the newest of the whole group comes first."""
     group = [_raw(f"c{i:02d}", 1.0, f"2026-01-{i + 1:02d}") for i in range(30)]  # oldest first
-    asked: list[int] = []
+    asked: list[tuple[int, int]] = []
 
-    def fetch(n: int) -> list[RawHit]:
-        asked.append(n)
-        return group[:n]
+    def fetch(start: int, count: int) -> list[RawHit]:
+        asked.append((start, count))
+        return group[start : start + count]
 
-    first = group[: ties.first_fetch(0, 5)]
-    top = ties.page(first, 0, 5, fetch)
-    assert asked == [5 + ties.FURTHER]
+    start, count = ties.window(0, 5)
+    top = ties.page(group[start : start + count], 0, 5, fetch)
+    assert asked == [ties.window(0, 5, ties.FURTHER)]
     assert [h.card_id for h in top] == ["c29", "c28", "c27", "c26", "c25"]
 
 
 def test_a_settled_page_is_not_fetched_again_and_near_equal_scores_tie() -> None:
     hits = [_raw("b", 2.0000001, "2026-01-01"), _raw("a", 2.0, "2026-01-01"), _raw("c", 1.5, "2026-01-02")]
-    hits += [_raw(f"x{i}", 1.0 - i / 100, "2026-01-03") for i in range(ties.first_fetch(0, 2) - 3)]
+    hits += [_raw(f"x{i}", 1.0 - i / 100, "2026-01-03") for i in range(20)]
 
-    def fetch(n: int) -> list[RawHit]:
+    def fetch(start: int, count: int) -> list[RawHit]:
         raise AssertionError("the page was settled")
 
-    assert [h.card_id for h in ties.page(hits, 0, 2, fetch)] == ["a", "b"]  # float noise: a tie, by card id
-    assert [h.card_id for h in ties.page(hits, 1, 2, fetch)] == ["b", "c"]
+    assert [h.card_id for h in ties.page(hits[:7], 0, 2, fetch)] == ["a", "b"]  # float noise: a tie, by card id
+    start, count = ties.window(8, 2)
+    assert [h.card_id for h in ties.page(hits[start : start + count], 8, 2, fetch)] == ["x5", "x6"]
+
+
+def test_a_tie_across_the_start_of_a_later_page_is_settled_with_the_hits_before_it() -> None:
+    """Page 2 starts inside a tie group that began on page 1: the wider window holds all of it."""
+    hits = [_raw(f"t{i:02d}", 1.0, f"2026-02-{i + 1:02d}") for i in range(12)]  # oldest first
+    hits += [_raw(f"z{i}", 0.5 - i / 100, "2026-01-01") for i in range(60)]
+
+    def fetch(start: int, count: int) -> list[RawHit]:
+        return hits[start : start + count]
+
+    start, count = ties.window(10, 10)
+    second = ties.page(fetch(start, count), 10, 10, fetch)
+    assert [h.card_id for h in second][:2] == ["t01", "t00"]  # the oldest two of the twelve
+    assert [h.card_id for h in second][2:] == [f"z{i}" for i in range(8)]
