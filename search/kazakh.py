@@ -11,7 +11,7 @@ consonant (-лар after a vowel, -дар after л м н ң ж з, -тар after
 -дың / -тың; -да / -та, and -нда after a possessive). ``stem`` strips endings from the right slot
 by slot (attributive, case, possessive, plural), taking an ending only where its form agrees with
 what precedes it, so a word that merely ends like an ending (работа, компьютер) rarely loses it.
-A pass that strips is repeated (basshy|сы → басшы → басш): whatever a bare word loses, its
+A pass that strips is repeated (басшы|сы → басшы → басш): whatever a bare word loses, its
 inflected forms lose too, so a family keeps one stem; the final -ы/-і of a bare stem counts as a
 possessive, as Snowball's Turkish stemmer does, because «басшы» and «тарихы» look alike.
 
@@ -21,8 +21,13 @@ endings down to a root (беру, берген and береді keep apart): eac
 Sound changes are undone where an ending was taken: к/қ/п voiced before a vowel (кітабы →
 кітап, тілегі → тілек) and a dropped vowel (аузы → ауыз, халқы → халық).
 
-Words without a Kazakh letter (заман, тарихта, басшысы) look Russian to the analysis;
-``kazakh_chain`` says when one is nonetheless Kazakh.
+Some forms read two ways (бала|ны or балан|ы, бала|сы or балас|ы): ``stems`` gives both, the
+likelier first, for the analysis to index and query as it does the lemmas of an ambiguous Russian
+word. Words that end like an ending but are whole words (аудан, тұлға, Қазақстан) are kept.
+
+Words without a Kazakh letter (заман, тарихта, басшысы) look Russian to the analysis:
+``kazakh_chain`` says when one is nonetheless Kazakh (by its endings or a spelling Russian never
+has), and ``kazakh_readings`` gives the Kazakh stems of a word that could be either (бала, патша).
 """
 
 from __future__ import annotations
@@ -122,11 +127,11 @@ _STAN = re.compile(r"..стан$|.орда$")  # Қазақстан, Түркі�
 # that does not end as a Russian surname or adjective does (Кыдырбаевым is Russian).
 _NOT_RUSSIAN = re.compile(r"[аеиоуыэюяёжшщчкгх]ы(?=.{0,4}$)")
 _RUSSIAN_TAIL = re.compile(r"(?:ов|ев|ин|ын)(?:а|у|ым|ой|е|ых|ыми)?$|(?:ый|ий|ой|ая|ое|ые|ого|ому|ую|ых|ыми)$")
-# Single endings a Russian word may carry as well (законы, Птицын, кассы): no evidence alone.
 # Letters of Russian words only (and loans): Kazakh words have none of them.
 _NOT_KAZAKH = re.compile(r"[вфцчщъьэё]|[^а-яёәғқңөұүһі]")
 # Endings where the letters allow another reading (бала|ны or балан|ы, бала|сы or балас|ы).
 _TWO_READINGS = frozenset({"ы", "і", "сы", "сі", "ны", "ні", "н"})
+# Single endings a Russian word may carry as well (законы, Птицын, кассы): no evidence alone.
 _AMBIGUOUS = frozenset({"ы", "сы", "н", "ны"})
 
 
