@@ -207,11 +207,19 @@ class ElasticIndex:
         if not by_score:
             return _hits(found, by_score)
 
-        def fetch(start: int, count: int) -> list[RawHit]:
-            again = {**page, "from": start, "size": count, "track_total_hits": False}
-            return _hits(self._guard(self.client.search, index=self.name, **again), True)
+        def wider(start: int, count: int) -> list[RawHit]:
+            again = {**page, "from": start, "size": count, "track_total_hits": False, "_source": False}
+            more = self._guard(self.client.search, index=self.name, **again)["hits"]["hits"]
+            return [RawHit(str(h["_id"]), float(h["_score"] or 0.0), {}) for h in more]
 
-        return ties.page(_hits(found, True), request.offset, request.limit, fetch)
+        def fill(missing: list[RawHit]) -> list[RawHit]:
+            if not missing:
+                return []
+            ids = [h.card_id for h in missing]
+            got = self._guard(self.client.mget, index=self.name, ids=ids, source=["stored"], realtime=False)["docs"]
+            return [replace(h, stored=d["_source"]["stored"]) for h, d in zip(missing, got, strict=True) if d.get("found")]
+
+        return ties.page(_hits(found, True), request.offset, request.limit, wider, fill)
 
     def _item(self, whole: Any, response: dict[str, Any]) -> dict[str, Any]:
         """One search's answer inside an ``_msearch`` reply, its error raised as ``search`` would."""

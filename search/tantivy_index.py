@@ -174,10 +174,7 @@ class TantivyIndex:
             )
         hits = [_hit(searcher, score, address, by_score) for score, address in result.hits]
         if by_score:
-            hits = ties.page(hits, request.offset, request.limit, lambda start, count: [
-                _hit(searcher, score, address, True)
-                for score, address in searcher.search(query, count, count=False, offset=start).hits
-            ])
+            hits = _tie_ordered(searcher, query, hits, request)
         facets: dict[str, list[tuple[str, int]]] = {}
         if request.facets:
             aggs = {name: {"terms": {"field": fld, "size": _FACET_FETCH}} for name, fld in FACETS.items()}
@@ -257,6 +254,24 @@ class TantivyIndex:
         if not q.must:
             parts.append((Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(parts)
+
+
+def _tie_ordered(searcher: Any, query: tantivy.Query, hits: list[RawHit], request: SearchRequest) -> list[RawHit]:
+    """The page with ties in the order Elasticsearch gives them too (search.ties)."""
+    addresses: dict[str, Any] = {}
+
+    def wider(start: int, count: int) -> list[RawHit]:
+        found = []
+        for score, address in searcher.search(query, count, count=False, offset=start).hits:
+            card_id = str(searcher.doc(address)["id"][0])
+            addresses[card_id] = address
+            found.append(RawHit(card_id, float(score), {}))
+        return found
+
+    def fill(missing: list[RawHit]) -> list[RawHit]:
+        return [_hit(searcher, h.score, addresses[h.card_id], True) for h in missing]
+
+    return ties.page(hits, request.offset, request.limit, wider, fill)
 
 
 def _hit(searcher: Any, score: float, address: Any, by_score: bool) -> RawHit:

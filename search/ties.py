@@ -7,40 +7,41 @@ prefix words score a constant, so for them every hit ties). And scores the two c
 can still differ in the last bits of a float (sums taken in another order), which turns a tie
 in one into a strict order in the other.
 
-So both rank by the score to ``DIGITS`` significant digits, then newest registration first,
-then card id: an order of the cards themselves, not of an index. A backend fetches a window of
-``MARGIN`` hits either side of the page; if a hit at the window's edge still ties with the
-page's first or last hit, the tie group may go on past the window, and it fetches ``FURTHER``
-either side once more. A tie group longer than that (a prefix matching thousands of cards) is
-cut where the backend's own order cuts it: there the backends may still differ.
+So both rank by the score to ``DIGITS`` significant digits, then by card id: an order of the
+cards themselves, not of an index. A backend fetches a window of ``MARGIN`` hits either side of
+the page; if a hit at the window's edge still ties with the page's first or last hit, the tie
+group may go on past the window, and it fetches ``FURTHER`` either side once more, ids and
+scores only (``Wider``), then the stored documents of the page's hits it did not have (``Fill``).
+A tie group longer than that (a prefix matching thousands of cards) is cut where the backend's
+own order cuts it: there the backends may still differ.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from search.backend import MAX_WINDOW, RawHit
 
-__all__ = ["DIGITS", "FURTHER", "MARGIN", "Fetch", "page", "window"]
+__all__ = ["DIGITS", "FURTHER", "MARGIN", "Fill", "Wider", "page", "window"]
 
 #: Scores equal to this many significant digits are a tie (float32 sums differ in the 7th).
 DIGITS = 5
 MARGIN = 5
 FURTHER = 50
-#: ``fetch(start, count)``: the backend's hits ``start`` .. ``start + count`` in its own order.
-Fetch = Callable[[int, int], list[RawHit]]
+#: ``wider(start, count)``: the backend's hits ``start`` .. ``start + count`` in its own order,
+#: their stored documents left empty (ids and scores are all a wider window needs).
+Wider = Callable[[int, int], list[RawHit]]
+#: ``fill(hits)``: the same hits with their stored documents.
+Fill = Callable[[list[RawHit]], list[RawHit]]
 
 
 def _rounded(score: float) -> float:
     return float(f"{score:.{DIGITS}g}")
 
 
-def _newest_first(registered_at: object) -> tuple[int, ...]:
-    return tuple(-ord(ch) for ch in str(registered_at or ""))
-
-
-def _key(hit: RawHit) -> tuple[float, tuple[int, ...], str]:
-    return (-_rounded(hit.score), _newest_first(hit.stored.get("registered_at")), hit.card_id)
+def _key(hit: RawHit) -> tuple[float, str]:
+    return (-_rounded(hit.score), hit.card_id)
 
 
 def window(offset: int, limit: int, margin: int = MARGIN) -> tuple[int, int]:
@@ -61,12 +62,15 @@ def _settled(hits: list[RawHit], start: int, count: int, offset: int, end: int) 
     return before and after
 
 
-def page(hits: list[RawHit], offset: int, limit: int, fetch: Fetch) -> list[RawHit]:
+def page(hits: list[RawHit], offset: int, limit: int, wider: Wider, fill: Fill) -> list[RawHit]:
     """The page, ties in one order, from ``hits``: the backend's ``window(offset, limit)``;
-    ``fetch`` gets a wider window when a tie group may run past that one."""
+    a wider window (``wider``, then ``fill``) when a tie group may run past that one."""
     start, count = window(offset, limit)
-    if not _settled(hits, start, count, offset, offset + limit):
-        start, count = window(offset, limit, FURTHER)
-        hits = fetch(start, count)
-    ordered = sorted(hits, key=_key)
-    return ordered[offset - start : offset + limit - start]
+    if _settled(hits, start, count, offset, offset + limit):
+        return sorted(hits, key=_key)[offset - start : offset + limit - start]
+    start, count = window(offset, limit, FURTHER)
+    chosen = sorted(wider(start, count), key=_key)[offset - start : offset + limit - start]
+    have = {h.card_id: h for h in hits}
+    missing = fill([h for h in chosen if h.card_id not in have])
+    have.update((h.card_id, h) for h in missing)
+    return [replace(have[h.card_id], score=h.score) for h in chosen if h.card_id in have]

@@ -157,14 +157,14 @@ def test_same_top_10_in_the_same_order(both: tuple[SearchIndex, SearchIndex, dic
         assert [h["score"] for h in a.hits] == pytest.approx([h["score"] for h in b.hits], rel=1e-3)
 
 
-def test_ties_are_ordered_newest_first_then_by_card(both: tuple[SearchIndex, SearchIndex, dict[str, str], str]) -> None:
-    """A constant-score query (a prefix: every hit ties) lists the cards newest first on both
+def test_ties_are_ordered_by_card(both: tuple[SearchIndex, SearchIndex, dict[str, str], str]) -> None:
+    """A constant-score query (a prefix: every hit ties) lists the cards by id on both
     backends, whatever order the index holds them in."""
     embedded, elastic, keys, _ = both
     for index in (embedded, elastic):
         hits = run_search(index, "дог*", limit=20).hits
         assert len({h["score"] for h in hits}) == 1 and len(hits) >= 8
-        assert [h["registered_at"] for h in hits] == sorted((h["registered_at"] for h in hits), reverse=True)
+        assert [h["card"] for h in hits] == sorted(h["card"] for h in hits)
 
 
 @pytest.mark.parametrize("query", ["договором аренды", "актами приёмки", "доверенностью"])
@@ -177,47 +177,53 @@ def test_inflected_queries_find_their_kind_first(both: tuple[SearchIndex, Search
         assert [k.rsplit("-", 1)[0] for k in top] == [kind] * 4
 
 
-def _raw(card: str, score: float, registered: str) -> RawHit:
-    return RawHit(card, score, {"registered_at": registered})
+def _raw(card: str, score: float) -> RawHit:
+    return RawHit(card, score, {"card": card})
+
+
+def _backend(hits: list[RawHit]) -> tuple[list[tuple[int, int]], list[list[str]], ties.Wider, ties.Fill]:
+    """A backend holding ``hits`` in its own order: what ``page`` asked it for is recorded."""
+    wide: list[tuple[int, int]] = []
+    filled: list[list[str]] = []
+
+    def wider(start: int, count: int) -> list[RawHit]:
+        wide.append((start, count))
+        return [RawHit(h.card_id, h.score, {}) for h in hits[start : start + count]]
+
+    def fill(missing: list[RawHit]) -> list[RawHit]:
+        filled.append([h.card_id for h in missing])
+        return [next(x for x in hits if x.card_id == h.card_id) for h in missing]
+
+    return wide, filled, wider, fill
 
 
 def test_a_tie_group_running_past_the_window_is_fetched_further() -> None:
     """The page's last hit ties with the window's last: the group may go on, so the backend is
-    asked for a wider window, and the newest of the whole group comes first."""
-    group = [_raw(f"c{i:02d}", 1.0, f"2026-01-{i + 1:02d}") for i in range(30)]  # oldest first
-    asked: list[tuple[int, int]] = []
-
-    def fetch(start: int, count: int) -> list[RawHit]:
-        asked.append((start, count))
-        return group[start : start + count]
-
+    asked for a wider window (ids and scores), then for the stored documents it lacks."""
+    group = [_raw(f"c{i:02d}", 1.0) for i in range(30, 0, -1)]  # the index holds them last id first
+    wide, filled, wider, fill = _backend(group)
     start, count = ties.window(0, 5)
-    top = ties.page(group[start : start + count], 0, 5, fetch)
-    assert asked == [ties.window(0, 5, ties.FURTHER)]
-    assert [h.card_id for h in top] == ["c29", "c28", "c27", "c26", "c25"]
+    top = ties.page(group[start : start + count], 0, 5, wider, fill)
+    assert wide == [ties.window(0, 5, ties.FURTHER)]
+    assert [h.card_id for h in top] == ["c01", "c02", "c03", "c04", "c05"]
+    assert filled == [["c01", "c02", "c03", "c04", "c05"]]  # none of them was in the first window
+    assert all(h.stored == {"card": h.card_id} for h in top)
 
 
 def test_a_settled_page_is_not_fetched_again_and_near_equal_scores_tie() -> None:
-    hits = [_raw("b", 2.0000001, "2026-01-01"), _raw("a", 2.0, "2026-01-01"), _raw("c", 1.5, "2026-01-02")]
-    hits += [_raw(f"x{i}", 1.0 - i / 100, "2026-01-03") for i in range(20)]
-
-    def fetch(start: int, count: int) -> list[RawHit]:
-        raise AssertionError("the page was settled")
-
-    assert [h.card_id for h in ties.page(hits[:7], 0, 2, fetch)] == ["a", "b"]  # float noise: a tie, by card id
+    hits = [_raw("b", 2.0000001), _raw("a", 2.0), _raw("c", 1.5)] + [_raw(f"x{i}", 1.0 - i / 100) for i in range(20)]
+    wide, filled, wider, fill = _backend(hits)
+    assert [h.card_id for h in ties.page(hits[:7], 0, 2, wider, fill)] == ["a", "b"]  # float noise: a tie, by id
     start, count = ties.window(8, 2)
-    assert [h.card_id for h in ties.page(hits[start : start + count], 8, 2, fetch)] == ["x5", "x6"]
+    assert [h.card_id for h in ties.page(hits[start : start + count], 8, 2, wider, fill)] == ["x5", "x6"]
+    assert wide == [] and filled == []
 
 
 def test_a_tie_across_the_start_of_a_later_page_is_settled_with_the_hits_before_it() -> None:
     """Page 2 starts inside a tie group that began on page 1: the wider window holds all of it."""
-    hits = [_raw(f"t{i:02d}", 1.0, f"2026-02-{i + 1:02d}") for i in range(12)]  # oldest first
-    hits += [_raw(f"z{i}", 0.5 - i / 100, "2026-01-01") for i in range(60)]
-
-    def fetch(start: int, count: int) -> list[RawHit]:
-        return hits[start : start + count]
-
+    hits = [_raw(f"t{i:02d}", 1.0) for i in range(12, 0, -1)] + [_raw(f"z{i}", 0.5 - i / 100) for i in range(60)]
+    wide, filled, wider, fill = _backend(hits)
     start, count = ties.window(10, 10)
-    second = ties.page(fetch(start, count), 10, 10, fetch)
-    assert [h.card_id for h in second][:2] == ["t01", "t00"]  # the oldest two of the twelve
-    assert [h.card_id for h in second][2:] == [f"z{i}" for i in range(8)]
+    second = ties.page(hits[start : start + count], 10, 10, wider, fill)
+    assert [h.card_id for h in second] == ["t11", "t12"] + [f"z{i}" for i in range(8)]
+    assert wide == [ties.window(10, 10, ties.FURTHER)] and filled == [["t11", "t12"]]
