@@ -33,6 +33,9 @@ MAX_THICK_INCHES = 0.04
 #: dithered background read as hundreds of rules: scribe slide_01 F1 0.98 -> 0.78); printed
 #: forms and tables are 3-15 % ink.
 MAX_DARK_SHARE = 0.35
+#: More lines than this in one direction is texture or noise, not a form (a dense 2-NDFL
+#: page has 175 horizontal and 28 vertical; a binarised dithered slide gave 1028 and 3454).
+MAX_LINES = 500
 #: A page has rules when its horizontal rules are together at least this many inches long.
 MIN_TOTAL_INCHES = 4.0
 
@@ -71,7 +74,7 @@ def _dark_share(gray: np.ndarray) -> float:
     """The share of the page darker than its Otsu threshold (on every fourth pixel)."""
     small = np.ascontiguousarray(gray[::4, ::4])
     threshold, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return float(np.mean(small < threshold))
+    return float(np.mean(small <= threshold))  # <=: on a binarised page Otsu's threshold is 0
 
 
 def _ink(gray: np.ndarray) -> np.ndarray:
@@ -132,7 +135,7 @@ def find_rules(gray: np.ndarray, dpi: int) -> Rules | None:
     v_mask, vertical = _segments(v_open, False, v_len, max_thick, tuple(horizontal))
     # Without vertical rules there is nothing to remove (horizontal ones stay, see remove_rules)
     # and no cells to read by: a letter with a rule under its heading, a booktabs-style table.
-    if not vertical:
+    if not vertical or len(vertical) > MAX_LINES or len(horizontal) > MAX_LINES:
         return None
     horizontal.sort(key=lambda s: (s.y, s.x0))
     vertical.sort(key=lambda s: (s.x, s.y0))

@@ -143,3 +143,5 @@ def test_a_label_left_of_a_row_joins_that_row() -> None:
 def test_light_text_on_a_dark_ground_is_left_alone() -> None:
     # a slide in white on black: the dark gaps between letters would look like rules
     assert find_rules(255 - render_table(ROWS), 300) is None
+    binary = np.where(255 - render_table(ROWS) > 127, 255, 0).astype(np.uint8)  # the same, binarised
+    assert find_rules(binary, 300) is None
