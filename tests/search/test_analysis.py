@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.analysis import analyze, fold, keyword, tokens
+from search.analysis import analyze, analyze_fields, fold, keyword, lemmas, phrase_terms, tokens
 
 RUSSIAN_FAMILIES = [
     ["договор", "договора", "договору", "договором", "договоры", "договорами", "договорах"],
@@ -68,3 +68,47 @@ def test_keywords_ignore_case_punctuation_and_look_alikes() -> None:
 
 def test_long_garbage_runs_are_not_terms() -> None:
     assert analyze("x" * 200 + " договор") == ["договор"]
+
+
+# Families Snowball splits («устав» → «уста», «уставом» → «устав»): every form shares a lemma.
+LEMMA_FAMILIES = [
+    ["устав", "Устав", "уставом", "устава", "уставы", "уставов"],
+    ["заявление", "заявлением", "заявлений", "заявления"],
+    ["счёт", "счет", "счета", "счетов", "счетом"],
+    ["доверенность", "доверенностью", "доверенности", "доверенностей"],
+    ["акт", "акта", "актом", "акты", "актов"],
+    ["человек", "люди", "людей"],
+]
+
+
+@pytest.mark.parametrize("family", LEMMA_FAMILIES, ids=lambda f: f[0])
+def test_every_form_of_a_family_shares_a_dictionary_lemma(family: list[str]) -> None:
+    shared = set.intersection(*(set(lemmas(fold(w)[0])) for w in family))
+    assert shared, {w: lemmas(fold(w)[0]) for w in family}
+
+
+def test_ambiguous_forms_have_every_lemma_the_most_probable_first() -> None:
+    assert lemmas("устав") == ("устать", "устав")
+    assert lemmas("стали") == ("стать", "сталь")
+    assert lemmas("уставом") == ("устав",)
+    assert analyze("Устав общества") == ["устать", "общество"]  # one term per position
+
+
+def test_words_the_dictionary_does_not_know_fall_back_to_snowball() -> None:
+    assert lemmas("ограпичениой") == ("ограпичен",)  # OCR damage: Snowball's stem
+    assert lemmas("тенге") == ("тенг",)
+    assert lemmas("invoices") == ("invoic",)  # English: Snowball
+    assert lemmas("шарттарды") == ("шарт",)  # Kazakh without Kazakh letters
+
+
+def test_alternates_are_the_other_lemmas_of_ambiguous_words() -> None:
+    found = analyze_fields("Устав общества. Стали известны")
+    assert found.terms == "устать общество стать известный"
+    assert found.alternates == ("устав", "сталь")
+    assert found.folded == "устав общества стали известны"
+
+
+def test_a_phrase_position_accepts_the_terms_of_other_forms() -> None:
+    # «уставом» asks for «устав»; the form «устав» stands as «устать» at its position
+    assert phrase_terms("уставом") == ("устав", "устать")
+    assert phrase_terms("договора") == ("договор",)
