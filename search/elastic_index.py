@@ -186,7 +186,8 @@ class ElasticIndex:
             page["sort"] = [{"registered_at": {"order": "asc" if request.sort == "oldest" else "desc"}}]
         if not request.facets:
             found = self._guard(self.client.search, index=self.name, **page)
-            return RawResult(int(found["hits"]["total"]["value"]), self._page(found, page, request, by_score))
+            total = int(found["hits"]["total"]["value"])
+            return RawResult(total, self._page(found, page, request, by_score, total))
         counted = {
             "query": {"constant_score": {"filter": query}},
             "size": 0,
@@ -200,9 +201,10 @@ class ElasticIndex:
             counted["aggs"] = _facet_aggs(joint=False)
             aggs = self._guard(self.client.search, index=self.name, **counted)["aggregations"]
         facets = {name: sorted_facet([(k, n) for k, n in buckets if k != ""], 10) for name, buckets in _buckets(aggs).items()}
-        return RawResult(int(facets_found["hits"]["total"]["value"]), self._page(found, page, request, by_score), facets)
+        total = int(facets_found["hits"]["total"]["value"])
+        return RawResult(total, self._page(found, page, request, by_score, total), facets)
 
-    def _page(self, found: Any, page: dict[str, Any], request: SearchRequest, by_score: bool) -> list[RawHit]:
+    def _page(self, found: Any, page: dict[str, Any], request: SearchRequest, by_score: bool, total: int) -> list[RawHit]:
         """The hits of the page; by score, ties in the order both backends give them (search.ties)."""
         if not by_score:
             return _hits(found, by_score)
@@ -219,7 +221,7 @@ class ElasticIndex:
             got = self._guard(self.client.mget, index=self.name, ids=ids, source=["stored"], realtime=False)["docs"]
             return [replace(h, stored=d["_source"]["stored"]) for h, d in zip(missing, got, strict=True) if d.get("found")]
 
-        return ties.page(_hits(found, True), request.offset, request.limit, wider, fill)
+        return ties.page(_hits(found, True), request.offset, request.limit, wider, fill, total)
 
     def _item(self, whole: Any, response: dict[str, Any]) -> dict[str, Any]:
         """One search's answer inside an ``_msearch`` reply, its error raised as ``search`` would."""

@@ -174,7 +174,7 @@ class TantivyIndex:
             )
         hits = [_hit(searcher, score, address, by_score) for score, address in result.hits]
         if by_score:
-            hits = _tie_ordered(searcher, query, hits, request)
+            hits = _tie_ordered(searcher, query, hits, request, int(getattr(result, "count", 0) or 0))
         facets: dict[str, list[tuple[str, int]]] = {}
         if request.facets:
             aggs = {name: {"terms": {"field": fld, "size": _FACET_FETCH}} for name, fld in FACETS.items()}
@@ -256,7 +256,9 @@ class TantivyIndex:
         return tantivy.Query.boolean_query(parts)
 
 
-def _tie_ordered(searcher: Any, query: tantivy.Query, hits: list[RawHit], request: SearchRequest) -> list[RawHit]:
+def _tie_ordered(
+    searcher: Any, query: tantivy.Query, hits: list[RawHit], request: SearchRequest, total: int
+) -> list[RawHit]:
     """The page with ties in the order Elasticsearch gives them too (search.ties)."""
     addresses: dict[str, Any] = {}
 
@@ -271,7 +273,7 @@ def _tie_ordered(searcher: Any, query: tantivy.Query, hits: list[RawHit], reques
     def fill(missing: list[RawHit]) -> list[RawHit]:
         return [_hit(searcher, h.score, addresses[h.card_id], True) for h in missing]
 
-    return ties.page(hits, request.offset, request.limit, wider, fill)
+    return ties.page(hits, request.offset, request.limit, wider, fill, total)
 
 
 def _hit(searcher: Any, score: float, address: Any, by_score: bool) -> RawHit:

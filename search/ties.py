@@ -12,8 +12,10 @@ cards themselves, not of an index. A backend fetches a window of ``MARGIN`` hits
 the page; if a hit at the window's edge still ties with the page's first or last hit, the tie
 group may go on past the window, and it fetches ``FURTHER`` either side once more, ids and
 scores only (``Wider``), then the stored documents of the page's hits it did not have (``Fill``).
-A tie group longer than that (a prefix matching thousands of cards) is cut where the backend's
-own order cuts it: there the backends may still differ.
+A tie group longer than that is cut where the backend's own order cuts it, and where the whole
+window ties and more cards match than the wider window holds (a prefix or a typo-tolerant word,
+constant scores, over thousands of cards) the wider window is not even asked for: there the
+backends may still differ.
 """
 
 from __future__ import annotations
@@ -62,11 +64,19 @@ def _settled(hits: list[RawHit], start: int, count: int, offset: int, end: int) 
     return before and after
 
 
-def page(hits: list[RawHit], offset: int, limit: int, wider: Wider, fill: Fill) -> list[RawHit]:
-    """The page, ties in one order, from ``hits``: the backend's ``window(offset, limit)``;
-    a wider window (``wider``, then ``fill``) when a tie group may run past that one."""
+def _hopeless(hits: list[RawHit], total: int, offset: int, limit: int) -> bool:
+    """True if every hit of the window ties and more cards match than a wider window holds:
+    a constant score (prefix, fuzzy) over many cards, which no wider window settles."""
+    start, count = window(offset, limit, FURTHER)
+    return bool(hits) and _rounded(hits[0].score) == _rounded(hits[-1].score) and total > start + count
+
+
+def page(hits: list[RawHit], offset: int, limit: int, wider: Wider, fill: Fill, total: int) -> list[RawHit]:
+    """The page, ties in one order, from ``hits``: the backend's ``window(offset, limit)`` of
+    ``total`` matches; a wider window (``wider``, then ``fill``) when a tie group may run past
+    that one and a wider one may hold it."""
     start, count = window(offset, limit)
-    if _settled(hits, start, count, offset, offset + limit):
+    if _settled(hits, start, count, offset, offset + limit) or _hopeless(hits, total, offset, limit):
         return sorted(hits, key=_key)[offset - start : offset + limit - start]
     start, count = window(offset, limit, FURTHER)
     chosen = sorted(wider(start, count), key=_key)[offset - start : offset + limit - start]

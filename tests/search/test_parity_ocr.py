@@ -203,7 +203,7 @@ def test_a_tie_group_running_past_the_window_is_fetched_further() -> None:
     group = [_raw(f"c{i:02d}", 1.0) for i in range(30, 0, -1)]  # the index holds them last id first
     wide, filled, wider, fill = _backend(group)
     start, count = ties.window(0, 5)
-    top = ties.page(group[start : start + count], 0, 5, wider, fill)
+    top = ties.page(group[start : start + count], 0, 5, wider, fill, len(group))
     assert wide == [ties.window(0, 5, ties.FURTHER)]
     assert [h.card_id for h in top] == ["c01", "c02", "c03", "c04", "c05"]
     assert filled == [["c01", "c02", "c03", "c04", "c05"]]  # none of them was in the first window
@@ -213,9 +213,9 @@ def test_a_tie_group_running_past_the_window_is_fetched_further() -> None:
 def test_a_settled_page_is_not_fetched_again_and_near_equal_scores_tie() -> None:
     hits = [_raw("b", 2.0000001), _raw("a", 2.0), _raw("c", 1.5)] + [_raw(f"x{i}", 1.0 - i / 100) for i in range(20)]
     wide, filled, wider, fill = _backend(hits)
-    assert [h.card_id for h in ties.page(hits[:7], 0, 2, wider, fill)] == ["a", "b"]  # float noise: a tie, by id
+    assert [h.card_id for h in ties.page(hits[:7], 0, 2, wider, fill, len(hits))] == ["a", "b"]  # float noise: a tie, by id
     start, count = ties.window(8, 2)
-    assert [h.card_id for h in ties.page(hits[start : start + count], 8, 2, wider, fill)] == ["x5", "x6"]
+    assert [h.card_id for h in ties.page(hits[start : start + count], 8, 2, wider, fill, len(hits))] == ["x5", "x6"]
     assert wide == [] and filled == []
 
 
@@ -224,6 +224,17 @@ def test_a_tie_across_the_start_of_a_later_page_is_settled_with_the_hits_before_
     hits = [_raw(f"t{i:02d}", 1.0) for i in range(12, 0, -1)] + [_raw(f"z{i}", 0.5 - i / 100) for i in range(60)]
     wide, filled, wider, fill = _backend(hits)
     start, count = ties.window(10, 10)
-    second = ties.page(hits[start : start + count], 10, 10, wider, fill)
+    second = ties.page(hits[start : start + count], 10, 10, wider, fill, len(hits))
     assert [h.card_id for h in second] == ["t11", "t12"] + [f"z{i}" for i in range(8)]
     assert wide == [ties.window(10, 10, ties.FURTHER)] and filled == [["t11", "t12"]]
+
+
+def test_a_window_that_ties_throughout_over_many_matches_is_not_widened() -> None:
+    """Every hit of the window ties and more cards match than the wider window holds (a prefix
+    over thousands of cards): no wider window would settle it, so none is asked for."""
+    hits = [_raw(f"p{i:04d}", 1.0) for i in range(2000)]
+    wide, filled, wider, fill = _backend(hits)
+    start, count = ties.window(0, 10)
+    top = ties.page(hits[start : start + count], 0, 10, wider, fill, len(hits))
+    assert wide == [] and [h.card_id for h in top] == [f"p{i:04d}" for i in range(10)]
+    assert ties.page(hits[start : start + count], 0, 10, wider, fill, 60) and wide == [ties.window(0, 10, ties.FURTHER)]
