@@ -112,3 +112,13 @@ def test_a_forms_column_numbering_row_is_no_item() -> None:
     upd = parse_row("71686\t1\tПерчатки вязанные\t796\tпар\t200\t9.79\t1,958.33\t20%\t391.67\t2,350.00")
     assert upd is not None and (upd.quantity, upd.price, upd.amount) == (Decimal(200), Decimal("9.79"), Decimal("1958.33"))
     assert (upd.unit, upd.vat_rate, upd.vat, upd.total) == ("пар", "20%", Decimal("391.67"), Decimal("2350.00"))
+
+
+def test_the_card_keeps_the_items_in_its_fields_json() -> None:
+    from archive.drafting import card_fields  # the card's own rule for fields: plain JSON values
+
+    card = card_fields(item_fields(find_line_items(INVOICE), page=1))
+    assert card["items.1.amount"].to_json()["value"] == "7050"
+    assert card["items.3.unit"].to_json() == {"value": "шт", "confidence": 0.9, "page": 1,
+                                              "offset": card["items.3.unit"].offset, "length": card["items.3.unit"].length}  # fmt: skip
+    assert card["items.count"].value == 3
