@@ -71,6 +71,8 @@ def recognise(variant: str, files: list[Path], out: Path) -> None:
 
     cfg = OcrConfig(languages=LANGS, jobs=1)
     engine = make_engine(cfg, 1)
+    # Warm up (start the worker, load the models) so the first page's time is the page's own.
+    engine.recognize(np.full((200, 600), 255, np.uint8), languages=LANGS, dpi=300, timeout=60.0)
     results: dict[str, Any] = {}
     for path in files:
         started = time.perf_counter()
@@ -101,20 +103,47 @@ def _tree_key(tree: Path) -> str:
 
 def recognised(variant: str, tree: Path, files: list[Path]) -> dict[Path, dict[str, Any]]:
     """Each file's text, steps and seconds for ``variant``, from the cache or a fresh run."""
-    folder = CACHE / (variant if variant != "after" else f"after-{_tree_key(tree)}")
+    folder = CACHE / (variant if variant == "raw" else f"{variant}-{_tree_key(tree)}")
     folder.mkdir(parents=True, exist_ok=True)
     keys = {p: folder / f"{hashlib.sha256(p.read_bytes()).hexdigest()}.json" for p in files}
     missing = [p for p in files if not keys[p].exists()]
     if missing:
-        with tempfile.TemporaryDirectory() as tmp:
-            listing, out = Path(tmp) / "files.txt", Path(tmp) / "out.json"
-            listing.write_text("\n".join(map(str, missing)), encoding="utf-8")
-            env = {**os.environ, "PYTHONPATH": str(tree), "OMP_THREAD_LIMIT": "1"}
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--recognise", variant, str(listing), str(out)]
-            subprocess.run(cmd, check=True, env=env, cwd=tree)
-            for name, entry in json.loads(out.read_text(encoding="utf-8")).items():
-                keys[Path(name)].write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+        for name, entry in _run(variant, tree, missing).items():
+            keys[Path(name)].write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
     return {p: json.loads(keys[p].read_text(encoding="utf-8")) for p in files}
+
+
+def _run(variant: str, tree: Path, files: list[Path]) -> dict[str, Any]:
+    """Recognise ``files`` in a subprocess importing ``ocr`` from ``tree``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listing, out = Path(tmp) / "files.txt", Path(tmp) / "out.json"
+        listing.write_text("\n".join(map(str, files)), encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(tree), "OMP_THREAD_LIMIT": "1"}
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--recognise", variant, str(listing), str(out)]
+        subprocess.run(cmd, check=True, env=env, cwd=tree)
+        result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+        return result
+
+
+def clean_cost(trees: dict[str, Path], files: list[Path], rounds: int) -> list[str]:
+    """Seconds per clean page, before and after run alternately (B A B A ...), never cached:
+    load on the shared machine drifts over minutes, so only interleaved runs compare."""
+    times: dict[str, dict[str, list[float]]] = {"before": defaultdict(list), "after": defaultdict(list)}
+    for _ in range(rounds):
+        for variant in ("before", "after"):
+            for name, entry in _run(variant, trees[variant], files).items():
+                times[variant][name].append(entry["seconds"])
+    med = {v: [statistics.median(times[v][str(p)]) for p in files] for v in times}
+    ratios = [a / b for a, b in zip(med["after"], med["before"], strict=True)]
+    return [
+        f"{len(files)} clean pages (the 0_1 flatbed samples and the generated scans), {rounds} rounds B A B A; "
+        f"per page the median of its rounds.",
+        "",
+        "| | before s/page | after s/page | after / before |",
+        "|---|---|---|---|",
+        f"| median over pages | {statistics.median(med['before']):.2f} | {statistics.median(med['after']):.2f} | {statistics.median(ratios):.3f} |",
+        f"| total | {sum(med['before']):.1f} | {sum(med['after']):.1f} | {sum(med['after']) / sum(med['before']):.3f} |",
+    ]
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -238,6 +267,20 @@ def generated_rows(pages: list[tuple[str, str, Path, str]], texts: dict[str, dic
     return lines
 
 
+def recall_rows(real: list[tuple[str, str, Path]], texts: dict[str, dict[Path, dict[str, Any]]]) -> list[str]:
+    """Words of each kind's flatbed text (as this tree reads it) found in its photos: the samples
+    have no ground truth, so the scan stands in for it (1_5/1_6 show part of the page only)."""
+    from bench.metrics import Score, score
+
+    flat = {kind: texts["after"][p]["text"] for c, kind, p in real if c == "0_1"}
+    lines = ["| condition | " + " | ".join(VARIANTS) + " |", "|---|" + "---|" * len(VARIANTS)]
+    for condition in sorted({c for c, _, _ in real} - {"0_1"}):
+        items = [(kind, p) for c, kind, p in real if c == condition and kind in flat]
+        cells = [sum((score(texts[v][p]["text"], flat[k], order_insensitive=True) for k, p in items), Score()).word_accuracy for v in VARIANTS]
+        lines.append(f"| {condition} | " + " | ".join(f"{x:.3f}" for x in cells) + " |")
+    return lines
+
+
 def step_rows(real: list[tuple[str, str, Path]], texts: dict[str, dict[Path, dict[str, Any]]]) -> list[str]:
     by_condition: dict[str, list[str]] = defaultdict(list)
     for condition, _, path in real:
@@ -260,6 +303,7 @@ def main() -> int:
     ap.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "photo.md")
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS), help="recognise only these (fill the cache)")
+    ap.add_argument("--rounds", type=int, default=2, help="interleaved timing rounds on the clean pages (0: none)")
     args = ap.parse_args()
     real = samples(args.samples)
     folder = CACHE / "generated"
@@ -282,6 +326,10 @@ def main() -> int:
         "",
         *sample_rows(real, texts),
         "",
+        "## Samples: words of the flatbed scan's text found in the photo",
+        "",
+        *recall_rows(real, texts),
+        "",
         "## Generated pages with known text",
         "",
         *generated_rows(gen, texts),
@@ -290,6 +338,9 @@ def main() -> int:
         "",
         *step_rows(real, texts),
     ]
+    if args.rounds:
+        clean = [p for c, _, p in real if c == "0_1"] + [p for c, _, p, _ in gen if c == "scan"]
+        lines += ["", "## Cost on clean scans, timed interleaved", "", *clean_cost(trees, clean, args.rounds)]
     from bench.report import publish
 
     publish(lines, args.out)

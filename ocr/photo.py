@@ -195,16 +195,20 @@ def fix_photo(gray: np.ndarray, colour: np.ndarray | None, dpi: int, cfg: OcrCon
     """
     image = colour if colour is not None else gray
     steps: list[str] = []
+    if min(gray.shape[:2]) < MIN_SIDE:
+        return PhotoFix(gray, dpi, ())
     view, gray_view = _views(image)
     corners = find_page(image, gray_view) if cfg.find_page else None
     if corners is not None:
         image = unwarp(image, corners)
         view, gray_view = _views(image)
         steps.append("page")
+    elif float(np.median(gray_view[0])) < 100:
+        return PhotoFix(gray, dpi, ())  # light text on a dark ground (scribe slide_01: 34), not paper
     height = text_height(image, gray_view)
     if cfg.even_light:
         bg = background(image, height or 8.0, view)
-        if bg.unevenness > cfg.uneven_above or bg.cast > cfg.cast_above:
+        if _needs_evening(bg, cfg):
             image = flatten(image, bg)
             steps.append("flatten")
     if steps:
@@ -217,6 +221,20 @@ def fix_photo(gray: np.ndarray, colour: np.ndarray | None, dpi: int, cfg: OcrCon
         # which this text would be 12 pt; 150 x factor instead raised CER on cropped photos 0.03 -> 0.06.
         dpi = int(round(REFERENCE_DPI * height * factor / REFERENCE_HEIGHT))
     return PhotoFix(gray, dpi, tuple(steps))
+
+
+#: Below this on either side the image is a crop (a text line, a stamp), not a page.
+MIN_SIDE = 300
+
+
+def _needs_evening(bg: Background, cfg: OcrConfig) -> bool:
+    """Uneven or tinted paper that is not white anywhere: a camera's. A scan's paper is white
+    (background median 245-255) even where a figure makes it look uneven (scribe multicol_06:
+    unevenness 2.0); phone photos' paper measured 195-224."""
+    lum = _to_gray(bg.planes)
+    if float(np.median(lum)) >= 240:
+        return False
+    return bg.unevenness > cfg.uneven_above or bg.cast > cfg.cast_above
 
 
 def _views(image: np.ndarray) -> tuple[View, View]:
