@@ -14,6 +14,8 @@ Pages, all recognised by each variant in the same run:
 Variants:
   raw        the engine alone on the image as loaded (grayscale), no preprocessing;
   before     ``ocr.run.recognize_files`` from a git worktree of the commit before the photo steps;
+  off        the same from this tree with the photo steps switched off (OcrConfig
+             find_page, even_light, scale_text = False);
   after      the same from this tree.
 All use the default engine (tesserocr workers) with ``jobs=1``: one page at a time, so seconds
 per page are comparable. Recognised text is cached in ~/.cache/kartoteka-photo/<variant>/ by
@@ -47,7 +49,10 @@ if str(REPO) not in sys.path and "--recognise" not in sys.argv:
 CACHE = Path.home() / ".cache" / "kartoteka-photo"
 DEFAULT_SAMPLES = REPO.parent / "shared" / "samples" / "class" / "phone-scan"
 LANGS = "rus+eng"
-VARIANTS = ("raw", "before", "after")
+VARIANTS = ("raw", "before", "off", "after")
+#: "off": this tree with the photo steps switched off, so other changes since "before" (the
+#: ruled-forms step is being changed alongside) are not counted as the photo steps' doing
+PHOTO_OFF = {"find_page": False, "even_light": False, "scale_text": False}
 #: generated conditions: (name, photograph() keyword arguments, points); None: a flatbed scan
 GENERATED: dict[str, tuple[dict[str, Any], float] | None] = {
     "scan": None,
@@ -69,7 +74,7 @@ def recognise(variant: str, files: list[Path], out: Path) -> None:
     from ocr.engines import make_engine
     from ocr.run import recognize_files
 
-    cfg = OcrConfig(languages=LANGS, jobs=1)
+    cfg = OcrConfig(languages=LANGS, jobs=1, **(PHOTO_OFF if variant == "off" else {}))
     engine = make_engine(cfg, 1)
     # Warm up (start the worker, load the models) so the first page's time is the page's own.
     engine.recognize(np.full((200, 600), 255, np.uint8), languages=LANGS, dpi=300, timeout=60.0)
@@ -126,24 +131,26 @@ def _run(variant: str, tree: Path, files: list[Path]) -> dict[str, Any]:
 
 
 def clean_cost(trees: dict[str, Path], files: list[Path], rounds: int) -> list[str]:
-    """Seconds per clean page, before and after run alternately (B A B A ...), never cached:
-    load on the shared machine drifts over minutes, so only interleaved runs compare."""
-    times: dict[str, dict[str, list[float]]] = {"before": defaultdict(list), "after": defaultdict(list)}
+    """Seconds per clean page, variants run in turn (before, off, after, before, ...), never
+    cached: load on the shared machine drifts over minutes, so only interleaved runs compare."""
+    order = ("before", "off", "after")
+    times: dict[str, dict[str, list[float]]] = {v: defaultdict(list) for v in order}
     for _ in range(rounds):
-        for variant in ("before", "after"):
+        for variant in order:
             for name, entry in _run(variant, trees[variant], files).items():
                 times[variant][name].append(entry["seconds"])
-    med = {v: [statistics.median(times[v][str(p)]) for p in files] for v in times}
-    ratios = [a / b for a, b in zip(med["after"], med["before"], strict=True)]
-    return [
-        f"{len(files)} clean pages (the 0_1 flatbed samples and the generated scans), {rounds} rounds B A B A; "
-        f"per page the median of its rounds.",
+    med = {v: [statistics.median(times[v][str(p)]) for p in files] for v in order}
+    lines = [
+        f"{len(files)} clean pages (the 0_1 flatbed samples and the generated scans), {rounds} rounds of "
+        "before, off, after; per page the median of its rounds.",
         "",
-        "| | before s/page | after s/page | after / before |",
-        "|---|---|---|---|",
-        f"| median over pages | {statistics.median(med['before']):.2f} | {statistics.median(med['after']):.2f} | {statistics.median(ratios):.3f} |",
-        f"| total | {sum(med['before']):.1f} | {sum(med['after']):.1f} | {sum(med['after']) / sum(med['before']):.3f} |",
+        "| | before s/page | off s/page | after s/page | after / before | after / off |",
+        "|---|---|---|---|---|---|",
     ]
+    for label, agg in (("median over pages", statistics.median), ("total", sum)):
+        b, o, a = (agg(med[v]) for v in order)
+        lines.append(f"| {label} | {b:.2f} | {o:.2f} | {a:.2f} | {a / b:.3f} | {a / o:.3f} |")
+    return lines
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -310,7 +317,7 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     gen = generated(folder)
     files = [p for _, _, p in real] + [p for _, _, p, _ in gen]
-    trees = {"raw": REPO, "before": args.before, "after": REPO}
+    trees = {"raw": REPO, "before": args.before, "off": REPO, "after": REPO}
     texts = {v: recognised(v, trees[v], files) for v in args.variants}
     if set(args.variants) != set(VARIANTS):
         return 0

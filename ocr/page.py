@@ -95,7 +95,7 @@ def recognize_page(
 ) -> PageResult:
     """Preprocess and recognise one page; failures come back as a PageResult with ``error``.
 
-    ``colour``: the page in colour (BGR) where the file has it, for the photo steps."""
+    ``colour``: the page in colour (RGB) where the file has it, for the photo steps."""
     h, w = gray.shape[:2]
     base = PageResult(number=number, width=w, height=h, dpi=dpi)
     try:

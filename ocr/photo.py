@@ -32,7 +32,7 @@ class Background:
 
 
 def _to_gray(image: np.ndarray) -> np.ndarray:
-    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
 View = tuple[np.ndarray, float]  # an analysis view and its scale, computed once per page
@@ -107,7 +107,7 @@ def flatten(image: np.ndarray, bg: Background) -> np.ndarray:
 def _best_channel(even: np.ndarray) -> np.ndarray:
     """The channel (or luminance) whose ink stands out most from the paper."""
     small, _ = analysis_view(even)
-    candidates = {"gray": cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), **{str(i): small[:, :, i] for i in range(3)}}
+    candidates = {"gray": cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), **{str(i): small[:, :, i] for i in range(3)}}
     best, best_score = "gray", -1.0
     for name, plane in candidates.items():
         threshold, _ = cv2.threshold(plane, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
@@ -117,7 +117,7 @@ def _best_channel(even: np.ndarray) -> np.ndarray:
         score = (float(np.median(paper)) - float(np.median(ink))) / (float(paper.std()) + 1.0)
         if score > best_score:
             best, best_score = name, score
-    return cv2.cvtColor(even, cv2.COLOR_BGR2GRAY) if best == "gray" else np.ascontiguousarray(even[:, :, int(best)])
+    return cv2.cvtColor(even, cv2.COLOR_RGB2GRAY) if best == "gray" else np.ascontiguousarray(even[:, :, int(best)])
 
 
 def find_page(image: np.ndarray, view: View | None = None) -> np.ndarray | None:
