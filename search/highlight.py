@@ -127,7 +127,7 @@ class _Matcher:
         for token in self._candidates(text):
             if word_matches(token.folded, self.marks):
                 found[token.start] = token
-            if stem(token.folded) in self.phrase_starts:
+            if self.phrase_starts and stem(token.folded) in self.phrase_starts:
                 for run in self._phrase_runs(text, token):
                     found.update((t.start, t) for t in run)
         return [found[k] for k in sorted(found)]
