@@ -196,3 +196,22 @@ def test_accepting_a_card_as_it_is_goes_on_to_the_next_card_of_the_queue(site: S
         assert skipped.status_code == 303 and following.id not in skipped.headers["location"]
     done = site.services.catalog.get_card(first.id)
     assert done is not None and done.card.status == "verified" and done.card.review_reasons == ()
+
+
+def test_an_invoice_shows_its_line_items_as_a_table_and_not_among_the_fields(site: Site) -> None:
+    invoice = site.card("invoice").card
+    assert invoice.fields["items.count"].value == 2
+    with site.client("clerk") as clerk:
+        page = clerk.get(f"/ui/cards/{invoice.id}").text
+    table = page[page.index('id="items-h"') : page.index("</table>", page.index('id="items-h"'))]
+    rows = re.findall(r"<tr>(.*?)</tr>", table, re.S)
+    cells = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S) for row in rows]
+    assert cells[0][:6] == ["№", "Наименование", "Количество", "Ед. изм.", "Цена", "Сумма"], cells
+    assert [row[:6] for row in cells[1:]] == [
+        ["1", "Бумага офисная А4", "20", "уп", "352.50", "7050"],
+        ["2", "Поставка оборудования", "1", "шт", "1227517.89", "1227517.89"],
+    ], cells
+    fields = page[page.index('id="fields-h"') : page.index('id="items-h"')]
+    assert "items.1" not in fields and "Бумага офисная" not in fields
+    assert "Сумма по позициям" in fields  # items.sum stays a field, with its label
+

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 from markupsafe import Markup
@@ -17,7 +18,7 @@ from archive.model import AttachmentRow, AuditRow, CardRow, CardView, ExtractedF
 from classify.organisations import org_key
 from workers.web.marks import Box, PageLayout, QueryWords, field_box, hit_boxes, marked_text, page_layout
 
-__all__ = ["IMAGE_WIDTHS", "CardPage", "FieldView", "HistoryEntry", "PageView", "card_page", "organisation_choices"]
+__all__ = ["IMAGE_WIDTHS", "ITEM_COLUMNS", "CardPage", "FieldView", "HistoryEntry", "LineItemView", "PageView", "card_page", "line_items", "organisation_choices"]
 
 #: Page images are asked for at these widths (``srcset``: the browser takes what its screen needs).
 IMAGE_WIDTHS = (800, 1600)
@@ -62,6 +63,22 @@ class FieldView:
     anchor: str | None
 
 
+#: The columns of a line item, in the order the table shows them (classify/lineitems.py).
+ITEM_COLUMNS = ("name", "quantity", "unit", "price", "amount", "vat_rate", "vat", "total")
+_ITEM_FIELD = re.compile(r"items\.(\d+)\.(\w+)")
+
+
+@dataclass(frozen=True)
+class LineItemView:
+    """One row of an invoice's, waybill's or UPD's item table, as the card's fields hold it."""
+
+    number: int
+    #: column → value ("" where the row has none)
+    values: dict[str, str]
+    #: the lowest confidence of the row's values
+    confidence: float
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     row: AuditRow
@@ -75,10 +92,14 @@ class CardPage:
     kind_title: str
     pages: list[PageView]
     fields: list[FieldView]
+    #: the item table (``items.N.*`` fields), in row order; the other fields leave them out
+    items: list[LineItemView]
     attachments: list[AttachmentRow]
     history: list[HistoryEntry]
     #: the search's words found on the card (0: none, or no search)
     hit_count: int
+    #: the item table's columns, in order
+    item_columns: tuple[str, ...] = ITEM_COLUMNS
 
 
 def card_page(services: Services, view: CardView, query: str) -> CardPage:
@@ -91,11 +112,30 @@ def card_page(services: Services, view: CardView, query: str) -> CardPage:
         view=view,
         kind_title=kind.title if kind else view.card.kind,
         pages=pages,
-        fields=fields,
+        fields=[f for f in fields if not _ITEM_FIELD.fullmatch(f.name)],
+        items=line_items(view.card.fields),
         attachments=sorted(view.attachments, key=lambda a: (a.role != "original", a.role != "pdf", a.page or 0, a.role)),
         history=[HistoryEntry(row, _changes(row)) for row in reversed(view.history)],
         hit_count=sum(len(p.hits) for p in pages),
     )
+
+
+def line_items(fields: Mapping[str, ExtractedField]) -> list[LineItemView]:
+    """The rows of the card's item table from its ``items.N.column`` fields (``items.count`` and
+    ``items.sum`` stay among the fields)."""
+    rows: dict[int, dict[str, ExtractedField]] = {}
+    for name, found in fields.items():
+        m = _ITEM_FIELD.fullmatch(name)
+        if m and m.group(2) in ITEM_COLUMNS:
+            rows.setdefault(int(m.group(1)), {})[m.group(2)] = found
+    return [
+        LineItemView(
+            number=n,
+            values={c: "" if row.get(c) is None or row[c].value is None else str(row[c].value) for c in ITEM_COLUMNS},
+            confidence=min(f.confidence for f in row.values()),
+        )
+        for n, row in sorted(rows.items())
+    ]
 
 
 def _layouts(services: Services, view: CardView) -> dict[int, PageLayout]:

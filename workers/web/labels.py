@@ -44,6 +44,16 @@ FIELDS = {
     "source_sha256": N_("Original's checksum"),
     "review_reasons": N_("Review reasons"),
     "page": N_("Page text"),
+    # line items (classify/lineitems.py): the item table's columns and the fields summing it up
+    "name": N_("Item"),
+    "quantity": N_("Quantity"),
+    "unit": N_("Unit"),
+    "price": N_("Price"),
+    "vat_rate": N_("VAT rate"),
+    "vat": N_("VAT"),
+    "total": N_("Total with VAT"),
+    "items.count": N_("Line items"),
+    "items.sum": N_("Sum of the line items"),
 }
 
 REASONS = {
@@ -53,6 +63,7 @@ REASONS = {
     "field_uncertain": N_("Field uncertain"),
     "correspondent_proposed": N_("New correspondent proposed"),
     "pages_failed": N_("Pages not recognised"),
+    "line_items_total": N_("Line items do not add up to the total"),
 }
 
 ATTACHMENT_ROLES = {
