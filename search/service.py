@@ -41,13 +41,23 @@ class SearchResponse:
     hits: list[dict[str, Any]]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: the typo-tolerant query shown instead of an empty result («ограниченой~»), or None
+    close_matches: str | None = None
+
+    def all_notes(self) -> tuple[str, ...]:
+        """The notes, with the one saying the hits are close matches, in English."""
+        if self.close_matches is None:
+            return self.notes
+        return (*self.notes, f"no exact matches; showing close matches for: {self.close_matches}")
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"total": self.total, "hits": self.hits}
         if self.facets:
             out["facets"] = {k: [{"value": v, "count": n} for v, n in b] for k, b in self.facets.items()}
-        if self.notes:
-            out["notes"] = list(self.notes)
+        if notes := self.all_notes():
+            out["notes"] = list(notes)
+        if self.close_matches is not None:
+            out["close_matches"] = self.close_matches
         return out
 
 
@@ -74,13 +84,13 @@ def run_search(
     query: ParsedQuery = parse_query(text).with_filters(filters, ranges)
     request = SearchRequest(query, sort, offset, limit, facets)
     raw: RawResult = index.search(request)
-    notes = query.notes
+    notes, close = query.notes, None
     tolerant = query.tolerant() if raw.total == 0 else None
     if tolerant is not None:
         # Nothing found as typed: once more with typo tolerance on every word.
         raw = index.search(replace(request, query=tolerant))
         if raw.total:
-            query, notes = tolerant, (*notes, f"no exact matches; showing close matches for: {_tolerant_words(tolerant)}")
+            query, close = tolerant, _tolerant_words(tolerant)
     marks = query.marks()
     hits = [
         {
@@ -96,7 +106,7 @@ def run_search(
         }
         for h in raw.hits
     ]
-    return SearchResponse(raw.total, hits, raw.facets, notes)
+    return SearchResponse(raw.total, hits, raw.facets, notes, close)
 
 
 def _tolerant_words(query: ParsedQuery) -> str:

@@ -72,7 +72,7 @@ _MARK = re.compile(r"</?mark>")
 def _print(response: SearchResponse, params: SearchParams) -> None:
     first = (params.page - 1) * params.per_page
     print(f"{response.total} found" + (f", {first + 1}–{first + len(response.hits)} shown" if response.hits else ""))
-    for note in response.notes:
+    for note in response.all_notes():
         print(f"note: {note}")
     for hit in response.hits:
         print(f"{hit['registration_number']}  {hit['kind']}  {hit['title'] or ''}".rstrip())

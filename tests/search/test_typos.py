@@ -48,11 +48,13 @@ def test_transpositions_cost_one_and_no_prefix_is_fixed(cards: Indexed, backend:
 def test_a_query_that_finds_nothing_is_retried_with_tolerance_and_says_so(cards: Indexed, backend: str) -> None:
     response = cards.search(backend, "ограниченой ответственностью")
     assert {cards.keys[h["card"]] for h in response.hits} == {"charter", "ocr"}
-    assert response.notes == ("no exact matches; showing close matches for: ограниченой~ ответственностью~",)
+    assert response.close_matches == "ограниченой~ ответственностью~"
+    assert response.as_json()["notes"] == ["no exact matches; showing close matches for: ограниченой~ ответственностью~"]
     exact = cards.search(backend, "ограниченной ответственностью")
-    assert exact.notes == () and {cards.keys[h["card"]] for h in exact.hits} == {"charter"}
+    assert exact.all_notes() == () and exact.close_matches is None
+    assert {cards.keys[h["card"]] for h in exact.hits} == {"charter"}
     nothing = cards.search(backend, "вертолёт")
-    assert nothing.total == 0 and nothing.notes == ()
+    assert nothing.total == 0 and nothing.all_notes() == ()
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -61,7 +63,7 @@ def test_typo_matches_are_highlighted(cards: Indexed, backend: str) -> None:
     ocr = next(h for h in response.hits if cards.keys[h["card"]] == "ocr")
     assert "<mark>ограпичениой</mark>" in ocr["highlights"][0]["snippet"]
     retried = cards.search(backend, "довренность")  # mistyped: the second pass finds the family
-    assert retried.total == 3 and retried.notes
+    assert retried.total == 3 and retried.close_matches == "довренность~"
     assert all("<mark>доверенност" in h["highlights"][0]["snippet"] for h in retried.hits)
 
 
@@ -81,5 +83,5 @@ def test_both_backends_find_the_same_cards(cards: Indexed, query: str) -> None:
         h["card"] for h in b.hits
     }
     assert sorted(h["score"] for h in a.hits) == pytest.approx(sorted(h["score"] for h in b.hits), rel=0.02)
-    assert a.notes == b.notes
+    assert (a.notes, a.close_matches) == (b.notes, b.close_matches)
     assert {h["card"]: h["highlights"] for h in a.hits} == {h["card"]: h["highlights"] for h in b.hits}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import urllib.parse
 
 import httpx
 import pytest
@@ -215,3 +216,14 @@ def test_an_invoice_shows_its_line_items_as_a_table_and_not_among_the_fields(sit
     assert "items.1" not in fields and "Бумага офисная" not in fields
     assert "Сумма по позициям" in fields  # items.sum stays a field, with its label
 
+
+
+def test_a_mistyped_search_shows_close_matches_and_marks_them_on_the_card(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        page = clerk.get("/ui/search", params={"q": "договр аренды"}).text
+        assert "Точных совпадений нет. Показаны близкие совпадения для договр~ аренды~" in page
+        lease = site.card("lease").card
+        link = re.search(rf'href="/ui/cards/{lease.id}\?q=([^"#]+)', page)
+        assert link is not None and "~" in urllib.parse.unquote_plus(link.group(1))
+        card = clerk.get(f"/ui/cards/{lease.id}", params={"q": urllib.parse.unquote_plus(link.group(1))}).text
+        assert "<mark" in card
