@@ -1,6 +1,6 @@
 """Generated Russian office documents, rendered, degraded and recognised as real scans are.
 
-Six kinds (lease and supply contracts, acceptance acts, invoices, leave applications, charters,
+Seven kinds (lease and supply contracts, acceptance acts, invoices, leave applications, charters,
 powers of attorney), four documents each with their own names, amounts and dates. Every
 document is typeset on a page (``tests.pages``), cropped to its text and damaged by one
 condition: noise, blur, a low resolution, a word broken across a space, or Latin look-alike

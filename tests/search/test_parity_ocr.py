@@ -3,7 +3,9 @@
 
 The cards are drafted as the service drafts them: the kind's name as the title (so every card of
 a kind ties on it), the organisation as correspondent, the recognised text as the page. Ties
-must be broken alike too: the order is compared card by card, not group by group.
+must be broken alike too: the order is compared card by card, not group by group, on a fresh
+index and on one the outbox fed a few cards a commit, with cards rewritten afterwards (there the
+two backends merge segments at their own times, so their own tie orders differ: search.ties).
 """
 
 from __future__ import annotations
