@@ -99,6 +99,34 @@ def recognise(variant: str, files: list[Path], out: Path) -> None:
     out.write_text(json.dumps(results, ensure_ascii=False), encoding="utf-8")
 
 
+def paired_cost(files: list[Path], out: Path, rounds: int) -> None:
+    """Seconds of ``recognize_page`` per page with the photo steps on and off, alternating on
+    the same page in one process (off, on, off, on, ...), so load drifts hit both alike."""
+    from ocr.config import OcrConfig
+    from ocr.engines import make_engine
+    from ocr.page import recognize_page
+    from ocr.sources import open_pages
+
+    on = OcrConfig(languages=LANGS, jobs=1)
+    off = on.model_copy(update=PHOTO_OFF)
+    engine = make_engine(on, 1)
+    results: dict[str, dict[str, list[float]]] = {}
+    for path in files:
+        _, pages = open_pages(path, on)
+        page = next(iter(pages))
+        assert page.image is not None
+        engine.recognize(page.image, languages=LANGS, dpi=page.dpi, timeout=180.0)  # warm up
+        times: dict[str, list[float]] = {"off": [], "on": []}
+        for _ in range(rounds):
+            for name, cfg in (("off", off), ("on", on)):
+                started = time.perf_counter()
+                recognize_page(1, page.image, page.dpi, cfg, engine, colour=page.colour)
+                times[name].append(time.perf_counter() - started)
+        results[str(path)] = times
+        print(f"cost {path.name} off {statistics.median(times['off']):.2f}s on {statistics.median(times['on']):.2f}s", file=sys.stderr, flush=True)
+    out.write_text(json.dumps(results), encoding="utf-8")
+
+
 def _tree_key(tree: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted((tree / "ocr").glob("*.py")):
@@ -151,6 +179,29 @@ def clean_cost(trees: dict[str, Path], files: list[Path], rounds: int) -> list[s
         b, o, a = (agg(med[v]) for v in order)
         lines.append(f"| {label} | {b:.2f} | {o:.2f} | {a:.2f} | {a / b:.3f} | {a / o:.3f} |")
     return lines
+
+
+def paired_rows(files: list[Path], rounds: int) -> list[str]:
+    """The in-process on/off comparison (``paired_cost``) as report lines."""
+    with tempfile.TemporaryDirectory() as tmp:
+        listing, out = Path(tmp) / "files.txt", Path(tmp) / "out.json"
+        listing.write_text("\n".join(map(str, files)), encoding="utf-8")
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--paired-cost", str(listing), str(out), str(rounds)]
+        subprocess.run(cmd, check=True, env={**os.environ, "PYTHONPATH": str(REPO), "OMP_THREAD_LIMIT": "1"}, cwd=REPO)
+        times = json.loads(out.read_text(encoding="utf-8"))
+    off = [statistics.median(times[str(p)]["off"]) for p in files]
+    on = [statistics.median(times[str(p)]["on"]) for p in files]
+    ratios = [a / b for a, b in zip(on, off, strict=True)]
+    return [
+        "",
+        f"The same pages in one process, photo steps off and on alternately on each page, {rounds} times each "
+        "(`recognize_page`, page already decoded; per page the median):",
+        "",
+        "| | off s/page | on s/page | on / off |",
+        "|---|---|---|---|",
+        f"| median over pages | {statistics.median(off):.3f} | {statistics.median(on):.3f} | {statistics.median(ratios):.3f} (median of per-page ratios) |",
+        f"| total | {sum(off):.2f} | {sum(on):.2f} | {sum(on) / sum(off):.3f} |",
+    ]
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -302,6 +353,9 @@ def step_rows(real: list[tuple[str, str, Path]], texts: dict[str, dict[Path, dic
 
 
 def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--paired-cost":
+        paired_cost([Path(p) for p in Path(sys.argv[2]).read_text(encoding="utf-8").split("\n") if p], Path(sys.argv[3]), int(sys.argv[4]))
+        return 0
     if len(sys.argv) == 5 and sys.argv[1] == "--recognise":
         recognise(sys.argv[2], [Path(p) for p in Path(sys.argv[3]).read_text(encoding="utf-8").split("\n") if p], Path(sys.argv[4]))
         return 0
@@ -347,7 +401,7 @@ def main() -> int:
     ]
     if args.rounds:
         clean = [p for c, _, p in real if c == "0_1"] + [p for c, _, p, _ in gen if c == "scan"]
-        lines += ["", "## Cost on clean scans, timed interleaved", "", *clean_cost(trees, clean, args.rounds)]
+        lines += ["", "## Cost on clean scans, timed interleaved", "", *clean_cost(trees, clean, args.rounds), *paired_rows(clean, 2 * args.rounds)]
     from bench.report import publish
 
     publish(lines, args.out)

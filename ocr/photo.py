@@ -197,7 +197,7 @@ def fix_photo(gray: np.ndarray, colour: np.ndarray | None, dpi: int, cfg: OcrCon
     steps: list[str] = []
     if min(gray.shape[:2]) < MIN_SIDE:
         return PhotoFix(gray, dpi, ())
-    view, gray_view = _views(image)
+    view, gray_view = _views(image, gray)
     corners = find_page(image, gray_view) if cfg.find_page else None
     if corners is not None:
         image = unwarp(image, corners)
@@ -237,9 +237,18 @@ def _needs_evening(bg: Background, cfg: OcrConfig) -> bool:
     return bg.unevenness > cfg.uneven_above or bg.cast > cfg.cast_above
 
 
-def _views(image: np.ndarray) -> tuple[View, View]:
-    small, scale = analysis_view(image)
-    return (small, scale), (_to_gray(small), scale)
+def _views(image: np.ndarray, gray: np.ndarray | None = None) -> tuple[View, View]:
+    """The analysis views of ``image`` and of its gray version (``gray`` when already known).
+
+    A colour page's view is taken from every n-th pixel first: the background estimate it
+    feeds is blurred anyway, and resizing the whole colour page cost 24 ms of the checks'
+    54 ms on an A4 scan at 300 dpi."""
+    gray_view = analysis_view(gray if gray is not None else _to_gray(image))
+    if image.ndim == 2:
+        return gray_view, gray_view
+    step = max(1, max(image.shape[:2]) // 1400)
+    small, scale = analysis_view(np.ascontiguousarray(image[::step, ::step]))
+    return (small, scale / step), gray_view
 
 
 #: ``text_height`` of 12 pt DejaVu Sans at 300 dpi: the size Tesseract reads best in our sweep.
