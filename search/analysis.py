@@ -234,6 +234,58 @@ def lemmas(folded: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(russian + kazakh.kazakh_readings(folded, known)))
 
 
+_RUSSIAN_LETTERS = "абвгдежзийклмнопрстуфхцчшщъыьэюя"
+#: At most this many dictionary words are taken as corrections of one mistyped word.
+MAX_CORRECTIONS = 8
+
+
+@functools.lru_cache(maxsize=20_000)
+def corrections(folded: str) -> tuple[str, ...]:
+    """The lemmas of the dictionary words one edit (a letter dropped, added, changed, or two
+    neighbours swapped) from a Russian word the dictionary does not know, or () for a known,
+    short or non-Russian word.
+
+    Why: a mistyped «довереность» falls back to Snowball («доверен»), while the documents'
+    «доверенность» is indexed by its lemma, so the two no longer meet; and ``word~`` matches
+    forms within the edits at one score, so its hits come in no useful order. The lemmas of
+    «доверенность» are ordinary terms, scored by BM25 like any word, the same on both backends
+    (this is analysis, not a backend feature). The dictionary is the vocabulary: a DAWG lookup
+    per candidate (~70 per letter of the word), done only when a query found nothing as typed.
+    """
+    if len(folded) < 4 or script_of(folded) != "cyrillic" or kazakh.is_kazakh(folded):
+        return ()
+    morph = _morph()
+    if morph.word_is_known(folded):
+        return ()
+    found: dict[str, None] = {}
+    for candidate in _one_edit(folded):
+        if len(found) >= MAX_CORRECTIONS:
+            break
+        if candidate not in found and morph.word_is_known(candidate):
+            found[candidate] = None
+    return tuple(dict.fromkeys(lemma for word in found for lemma in lemmas(word)))
+
+
+def _one_edit(word: str) -> Iterator[str]:
+    """Words one edit from ``word``, the likeliest typing slips first: a dropped letter added,
+    neighbours swapped, a letter changed, a letter dropped."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    for left, right in splits:
+        for ch in _RUSSIAN_LETTERS:
+            yield left + ch + right
+    for left, right in splits:
+        if len(right) > 1:
+            yield left + right[1] + right[0] + right[2:]
+    for left, right in splits:
+        if right:
+            for ch in _RUSSIAN_LETTERS:
+                if ch != right[0]:
+                    yield left + ch + right[1:]
+    for left, right in splits:
+        if right:
+            yield left + right[1:]
+
+
 def stem(folded: str) -> str:
     """The index term of one folded word at its position (the first of ``lemmas``)."""
     return lemmas(folded)[0]

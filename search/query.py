@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from ingest.errors import PermanentError
-from search.analysis import analyze, fold, keyword, lemmas, phrase_terms
+from search.analysis import analyze, corrections, fold, keyword, lemmas, phrase_terms
 from search.stopwords import is_stopword
 
 __all__ = [
@@ -232,6 +232,10 @@ class ParsedQuery:
             for c in group.clauses:
                 if isinstance(c, Word) and c.folded not in have and tolerance(c.folded):
                     clauses.append(Fuzzy(c.folded, tolerance(c.folded)))
+                    # and the dictionary's words one edit away, scored as words (analysis.corrections)
+                    fixed = tuple(t for t in corrections(c.folded) if t not in c.terms)
+                    if fixed:
+                        clauses.append(Word(fixed, c.folded))
                     have.add(c.folded)
                     changed = True
             groups.append(AnyOf(tuple(clauses)))

@@ -12,8 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from search.analysis import corrections
 from search.highlight import marked_indices
-from search.query import parse_query
+from search.query import Word, parse_query
 from tests.search.conftest import BACKENDS, drop_index
 from tests.search.test_lemmas import Indexed
 
@@ -85,3 +86,20 @@ def test_both_backends_find_the_same_cards(cards: Indexed, query: str) -> None:
     assert sorted(h["score"] for h in a.hits) == pytest.approx(sorted(h["score"] for h in b.hits), rel=0.02)
     assert (a.notes, a.close_matches) == (b.notes, b.close_matches)
     assert {h["card"]: h["highlights"] for h in a.hits} == {h["card"]: h["highlights"] for h in b.hits}
+
+
+def test_a_mistyped_word_the_dictionary_lacks_is_corrected_to_dictionary_words() -> None:
+    assert corrections("довереность") == ("доверенность",)  # a letter dropped
+    assert corrections("заявленим") == ("заявление",)
+    assert "договор" in corrections("даговором")  # a letter changed
+    assert corrections("доверенность") == () and corrections("ООО") == ()  # known, too short
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_second_pass_finds_every_form_of_the_corrected_word_scored_as_words(cards: Indexed, backend: str) -> None:
+    # «довереность» reaches «доверенностью» (two edits: not within ``~``) through the correction
+    response = cards.search(backend, "довереность")
+    assert response.close_matches == "довереность~"
+    assert {cards.keys[h["card"]] for h in response.hits} == {"доверенность-0", "доверенность-1", "доверенность-2"}
+    tolerant = parse_query("довереность").tolerant()
+    assert tolerant is not None and Word(("доверенность",), "довереность") in tolerant.must[0].clauses
