@@ -28,6 +28,8 @@ class Cue:
     pattern: re.Pattern[str]
     weight: float
     source: str
+    #: a keyword's folded phrase (None for a pattern): what ``classify.rules`` matches fuzzily
+    phrase: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def _cues(table: Any, where: str, *, literal: bool) -> list[Cue]:
     cues: list[Cue] = []
     for text, weight in table.items():
         w = _number(weight, f"{where}: weight of {text!r}")
+        folded = ""
         if literal:
             folded = fold(text)
             if not folded:
@@ -147,5 +150,5 @@ def _cues(table: Any, where: str, *, literal: bool) -> list[Cue]:
             pattern = re.compile(source)
         except re.error as e:
             raise ValueError(f"{where}: pattern {text!r} is not a valid regular expression: {e}") from e
-        cues.append(Cue(pattern, w, text))
+        cues.append(Cue(pattern, w, text, folded if literal else None))
     return cues
