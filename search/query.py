@@ -231,11 +231,8 @@ class ParsedQuery:
             have = {c.word for c in clauses if isinstance(c, Fuzzy)}
             for c in group.clauses:
                 if isinstance(c, Word) and c.folded not in have and tolerance(c.folded):
-                    clauses.append(Fuzzy(c.folded, tolerance(c.folded)))
                     # and the dictionary's words one edit away, scored as words (analysis.corrections)
-                    fixed = tuple(t for t in corrections(c.folded) if t not in c.terms)
-                    if fixed:
-                        clauses.append(Word(fixed, c.folded))
+                    clauses.extend((Fuzzy(c.folded, tolerance(c.folded)), *_corrected(c.folded)))
                     have.add(c.folded)
                     changed = True
             groups.append(AnyOf(tuple(clauses)))
@@ -366,7 +363,13 @@ def _clauses(quoted: str | None, bare: str | None) -> list[tuple[Clause, ...]]:
     distance = min(int(tilde.group(1)), 2) if tilde.group(1) else tolerance(words[0])
     if distance == 0 or any(ch.isdigit() for ch in words[0]):
         return [(_word(words[0]),)]
-    return [(_word(words[0]), Fuzzy(words[0], distance))]
+    return [(_word(words[0]), Fuzzy(words[0], distance), *_corrected(words[0]))]
+
+
+def _corrected(folded: str) -> tuple[Word, ...]:
+    """The dictionary's words one edit from a mistyped word, as one more Word (or none)."""
+    fixed = tuple(t for t in corrections(folded) if t not in lemmas(folded))
+    return (Word(fixed, folded),) if fixed else ()
 
 
 def normalize_keyword(value: str) -> str:

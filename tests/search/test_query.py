@@ -108,7 +108,11 @@ def test_tilde_adds_typo_tolerance_counted_on_the_folded_word() -> None:
     assert tolerance("акт") == 1 and tolerance("договор") == 1 and tolerance("ограниченной") == 2
     assert tolerance("на") == 0 and tolerance("2026") == 0 and tolerance("a1b2c3") == 0
     q = parse_query("Ограниченой~ счёт~2 акт~0 12~")
-    assert q.must[0].clauses == (Word(("ограничен",), "ограниченой"), Fuzzy("ограниченой", 2))
+    assert q.must[0].clauses == (
+        Word(("ограничен",), "ограниченой"),
+        Fuzzy("ограниченой", 2),
+        Word(("ограниченный", "ограничить", "ограничение"), "ограниченой"),  # the dictionary's, one edit away
+    )
     assert q.must[1].clauses == (Word(("счет",), "счет"), Fuzzy("счет", 2))
     assert q.must[2].clauses == (Word(("акт",), "акт"),)  # ~0: exact
     assert q.must[3].clauses == (Word(("12",), "12"),)  # numbers: exact
