@@ -328,8 +328,10 @@ class _Parser:
 
 
 def _is_function_word(bare: str | None) -> bool:
-    words = fold(bare or "")
-    return len(words) == 1 and is_stopword(words[0]) and not (bare or "").endswith(("*", "~"))
+    """A bare function word («об», «об~»: typo tolerance does not make it required; «об*»,
+    a prefix, is a different ask and is)."""
+    words = fold(_TILDE.sub("", bare or ""))
+    return len(words) == 1 and is_stopword(words[0]) and not (bare or "").endswith("*")
 
 
 def _word(folded: str) -> Word:

@@ -100,6 +100,8 @@ def test_function_words_are_optional_unless_they_are_all_there_is() -> None:
     assert parse_query('"заявление об отпуске"').optional == ()
     assert parse_query("о OR об договор").optional == ()
     assert [w.folded for w in parse_query("договор -для").must_not] == ["для"]  # type: ignore[union-attr]
+    assert [w.folded for w in parse_query("заявленим~ об~ отпуске~").optional] == ["об"]  # type: ignore[union-attr]
+    assert parse_query("об*").optional == ()  # a prefix is asked for
     optional = parse_query("договор и және of the").optional
     assert [w.folded for w in optional] == ["и", "және", "of", "the"]  # type: ignore[union-attr]
 
