@@ -24,12 +24,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
-import json
 import random
 import sys
 import tempfile
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -53,22 +50,9 @@ NONE = "(none)"
 
 def ocr_texts(samples: Path) -> list[tuple[str, str, str]]:
     """(label, file name, text) of every image under samples/<label>/, OCR cached by checksum."""
-    from ocr.config import OcrConfig
-    from ocr.engines import make_engine
-    from ocr.run import recognize_files, workers
+    from bench.sample_text import labelled_texts
 
-    paths = sorted(p for p in samples.glob("*/*") if p.is_file())
-    CACHE.mkdir(exist_ok=True)
-    keys = {p: CACHE / f"{hashlib.sha256(p.read_bytes()).hexdigest()}-{LANGS}.json" for p in paths}
-    missing = [p for p in paths if not keys[p].exists()]
-    if missing:
-        cfg = OcrConfig(languages=LANGS)
-        engine = make_engine(cfg, workers(cfg))
-        started = time.monotonic()
-        for path, result in zip(missing, recognize_files(missing, cfg, engine), strict=True):
-            keys[path].write_text(json.dumps([pg.text for pg in result.pages], ensure_ascii=False), encoding="utf-8")
-        print(f"recognised {len(missing)} images in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return [(p.parent.name, p.name, "\n".join(json.loads(keys[p].read_text(encoding="utf-8")))) for p in paths]
+    return labelled_texts(samples, CACHE)
 
 
 def scores(truth: list[str], predicted: list[str]) -> tuple[float, float]:

@@ -62,25 +62,12 @@ def _use_repo(repo: Path) -> None:
 
 
 def ocr_texts(samples: Path) -> list[tuple[str, str, str]]:
-    """(kind, file name, text) of every image under samples/<kind>/, recognised once (cached)."""
-    from ocr.config import OcrConfig
-    from ocr.engines import make_engine
-    from ocr.run import recognize_files, workers
+    """(kind, file name, text) of every image under samples/<kind>/, recognised once (cached by
+    the image and the code under ``ocr/``)."""
+    from bench.sample_text import labelled_texts
 
-    paths = sorted(p for p in samples.glob("*/*") if p.is_file())
-    CACHE.mkdir(parents=True, exist_ok=True)
     engine_code = hashlib.sha256(b"".join(f.read_bytes() for f in sorted((HERE / "ocr").glob("*.py")))).hexdigest()[:12]
-    keys = {p: CACHE / f"{hashlib.sha256(p.read_bytes()).hexdigest()}-{LANGS}-{engine_code}.json" for p in paths}
-    missing = [p for p in paths if not keys[p].exists()]
-    if missing:
-        cfg = OcrConfig(languages=LANGS)
-        engine = make_engine(cfg, workers(cfg))
-        started = time.monotonic()
-        for path, result in zip(missing, recognize_files(missing, cfg, engine), strict=True):
-            keys[path].write_text(json.dumps([pg.text for pg in result.pages], ensure_ascii=False), encoding="utf-8")
-            print(f"recognised {path.parent.name}/{path.name}", file=sys.stderr)
-        print(f"recognised {len(missing)} images in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return [(p.parent.name, p.name, "\n".join(json.loads(keys[p].read_text(encoding="utf-8")))) for p in paths]
+    return labelled_texts(samples, CACHE, code_key=engine_code, verbose=True)
 
 # (query, the kind whose documents are relevant, category). Inflected forms of what a clerk
 # types; function words kept; typos as typed (and with ``~`` where the tree has fuzzy words).
