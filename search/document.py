@@ -18,7 +18,8 @@ __all__ = ["SCHEMA_VERSION", "STRING_FIELDS", "IndexDoc", "card_document", "day_
 #: 2: Elasticsearch counts kind, journal and year from one keyword (facet_key).
 #: 3: dictionary lemmas for Russian, and the alternates of ambiguous words (issue 14).
 #: 4: Kazakh endings stripped by morphotactics, Kazakh readings of words Russian could spell.
-SCHEMA_VERSION = 4
+#: 5: numbers and codes («09г2с») indexed as written, not stemmed.
+SCHEMA_VERSION = 5
 
 
 @dataclass(frozen=True)
