@@ -55,7 +55,6 @@ import queue
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -73,6 +72,8 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from bench.stats import pct  # noqa: E402
 
 # Only the standard library, httpx and psutil are imported at the top: the backfill client and
 # the client processes run this file too, and their memory and start-up must be a client's.
@@ -95,17 +96,6 @@ MiB = 2**20
 
 def progress(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float:
-    """Percentile with linear interpolation (numpy's default), as in search_bench."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    k = (len(s) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def f1(x: float) -> str:
@@ -292,13 +282,9 @@ class Server:
         return {"Authorization": f"Bearer {self.token}"}
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from tests.processes import stop_process
+
+        stop_process(self.proc)
 
 
 def start_server(data: Path, log: Path) -> Server:

@@ -98,6 +98,7 @@ sys.path.insert(0, str(CODE))
 import tantivy  # noqa: E402
 
 from archive.model import CardRow, CardView, ExtractedField, PageRow, format_registration_number  # noqa: E402
+from bench.stats import pct  # noqa: E402
 from bench.report import publish  # noqa: E402
 from search.backend import FACETS, SearchIndex, SearchRequest  # noqa: E402
 from search.document import IndexDoc, card_document  # noqa: E402
@@ -678,17 +679,6 @@ class BareTantivy:
 # ----------------------------------------------------------------------------------------------
 # Measuring
 # ----------------------------------------------------------------------------------------------
-
-
-def pct(values: list[float], p: float) -> float:
-    """Percentile with linear interpolation (numpy's default)."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    k = (len(s) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
 def progress(msg: str) -> None:

@@ -55,7 +55,8 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.api_bench import archive, code_state, f1, machine, pct, progress, server_durations, versions  # noqa: E402
+from bench.api_bench import archive, code_state, f1, machine, progress, server_durations, versions  # noqa: E402
+from bench.stats import pct  # noqa: E402
 
 DEFAULT_OUT = REPO / "bench" / "results" / "web.md"
 DEFAULT_CACHE = Path("/tmp/kartoteka-api-bench")
@@ -162,13 +163,9 @@ class Server:
     log: Path
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from tests.processes import stop_process
+
+        stop_process(self.proc)
 
 
 def start_server(data: Path, log: Path) -> Server:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import subprocess
 from pathlib import Path
 
 EXE = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "kartoteka"
@@ -34,3 +36,15 @@ def count_inputs(data_dir: Path, *, decided_only: bool = False) -> int:
             db.close()
     except sqlite3.OperationalError:  # not migrated yet
         return 0
+
+
+def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM (a clean stop), then SIGKILL if it has not ended within ``timeout`` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+

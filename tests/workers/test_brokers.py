@@ -84,6 +84,17 @@ def run_worker(broker: dramatiq.Broker) -> dramatiq.Worker:
     return worker
 
 
+
+def work_off(broker: dramatiq.Broker, wiring: Wiring, rig: Rig, input_id: str) -> None:
+    """Run a worker on ``broker`` until ``input_id`` is done, then check it was archived."""
+    worker = run_worker(broker)
+    try:
+        wiring.wait_done(input_id)
+    finally:
+        worker.stop(timeout=10_000)
+    done = rig.services.catalog.get_input(input_id)
+    assert done is not None and done.outcome == "archived", done
+
 def test_an_input_sent_through_the_broker_is_processed_by_a_worker(broker: dramatiq.Broker, rig: Rig) -> None:
     wiring = wire(broker, rig.services, clock=lambda: 0.0)
     broker.flush_all()
@@ -94,13 +105,7 @@ def test_an_input_sent_through_the_broker_is_processed_by_a_worker(broker: drama
     assert (message.queue_name, message.actor_name, message.args, message.kwargs) == (
         QUEUE, "process_input", (row.id,), {}
     )  # fmt: skip
-    worker = run_worker(broker)
-    try:
-        wiring.wait_done(row.id)
-    finally:
-        worker.stop(timeout=10_000)
-    done = rig.services.catalog.get_input(row.id)
-    assert done is not None and done.outcome == "archived", done
+    work_off(broker, wiring, rig, row.id)
     (card,) = rig.cards()
     assert card.pages[0].text == "СЛУЖЕБНОЕ ПИСЬМО № 17 о поставке бумаги"
     assert not (rig.inbox / "letter.png").exists(), "the archived file stayed in the hot folder"
@@ -125,13 +130,7 @@ def test_the_recovery_sweep_resends_an_input_whose_message_was_lost(broker: dram
     now[0] += 901.0
     assert wiring.dispatcher.sweep(pending) == 1
     assert len(wiring.sent) == 2 and wiring.sent[1].args == (row.id,)
-    worker = run_worker(broker)
-    try:
-        wiring.wait_done(row.id)
-    finally:
-        worker.stop(timeout=10_000)
-    done = rig.services.catalog.get_input(row.id)
-    assert done is not None and done.outcome == "archived", done
+    work_off(broker, wiring, rig, row.id)
     assert len(rig.cards()) == 1 and rig.engine.calls == Counter({"letter": 1})
     assert rig.services.catalog.pending_inputs() == []
     # Nothing pending, nothing in flight: the next sweep sends nothing.
