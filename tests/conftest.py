@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -59,14 +60,36 @@ def postgres_admin_url() -> str:
     return _service_url(POSTGRES_ENV, "PostgreSQL")
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    return _service_url(REDIS_ENV, "Redis")
+def flush_broker(url: str) -> None:
+    """Empty the stage queues (with their delayed and dead queues) on the broker at ``url``:
+    dramatiq's ``flush_all`` flushes only the queues a broker object has declared, and a new one
+    has declared none."""
+    from workers.broker import QUEUES, make_broker
+
+    broker = make_broker(url)
+    for queue in QUEUES:
+        broker.declare_queue(queue)
+    broker.flush_all()
+    broker.close()
 
 
-@pytest.fixture(scope="session")
-def amqp_url() -> str:
-    return _service_url(AMQP_ENV, "RabbitMQ")
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The test Redis, its stage queues empty before and after the test: a retry still delayed
+    when a test ends must not show up in the next one's queue depths."""
+    url = _service_url(REDIS_ENV, "Redis")
+    flush_broker(url)
+    yield url
+    flush_broker(url)
+
+
+@pytest.fixture
+def amqp_url() -> Iterator[str]:
+    """The test RabbitMQ, its stage queues empty before and after the test (as ``redis_url``)."""
+    url = _service_url(AMQP_ENV, "RabbitMQ")
+    flush_broker(url)
+    yield url
+    flush_broker(url)
 
 
 @pytest.fixture(scope="session")

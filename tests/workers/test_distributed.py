@@ -41,18 +41,6 @@ def catalog_url(postgres_admin_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def flush_broker(url: str) -> None:
-    """Empty the stage queues (with their delayed and dead queues): ``flush_all`` flushes only
-    the queues a broker object has declared, and a new one has declared none."""
-    from workers.broker import QUEUES, make_broker
-
-    broker = make_broker(url)
-    for queue in QUEUES:
-        broker.declare_queue(queue)
-    broker.flush_all()
-    broker.close()
-
-
 @dataclass
 class Cluster:
     """The processes of one deployment on a shared data directory and hot folder."""
@@ -128,7 +116,6 @@ class Cluster:
 
 @pytest.fixture
 def cluster(tmp_path: Path, catalog_url: str, redis_url: str) -> Iterator[Cluster]:
-    flush_broker(redis_url)
     made = Cluster(tmp_path, catalog_url, redis_url)
     yield made
     made.stop_all()
@@ -181,7 +168,6 @@ def test_a_worker_killed_mid_page_repeatedly_loses_nothing(tmp_path: Path, catal
     # RabbitMQ redelivers a dead consumer's messages when its connection drops; Redis once the
     # worker's heartbeat is REDIS_HEARTBEAT_MS old (or the recovery sweep sends the input again).
     url = request.getfixturevalue("amqp_url" if broker == "rabbitmq" else "redis_url")
-    flush_broker(url)
     cluster = Cluster(tmp_path, catalog_url, url)
     try:
         cluster.setup(delay=0.8)

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 from tests.processes import EXE
 from tests.scripted import write_png
 from tests.search.conftest import elastic_url
-from tests.workers.test_distributed import Cluster, catalog_url, check_accounted, flush_broker
+from tests.workers.test_distributed import Cluster, catalog_url, check_accounted
 
 __all__ = ["catalog_url"]  # a fixture, used by name
 
@@ -355,7 +355,6 @@ def es_node(run_base: Path) -> Iterator[Node]:
 def test_elasticsearch_stopped_mid_run_ingestion_goes_on_and_the_index_catches_up(
     catalog_url: str, redis_url: str, es_node: Node, make_cluster, catalog_engine
 ) -> None:
-    flush_broker(redis_url)
     cluster = make_cluster(catalog_url, redis_url, search_base=es_node.url, delay=0.2)
     db = catalog_engine(catalog_url)
     cluster.start("watch")
@@ -407,7 +406,6 @@ def _pg_ctl(run: Path, *args: str) -> None:
 def test_postgres_unreachable_for_20_seconds_then_back(redis_url: str, private, make_cluster, catalog_engine) -> None:
     postgres = private("postgres")
     run = postgres.run
-    flush_broker(redis_url)
     cluster = make_cluster(postgres.url, redis_url, delay=0.3)
     db = catalog_engine(postgres.url)
     cluster.start("watch")

@@ -36,11 +36,9 @@ from workers.status_command import (
 
 @pytest.fixture(params=["redis", "rabbitmq"])
 def broker_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The server's URL, its stage queues emptied before and after (tests/conftest.py)."""
     url: str = request.getfixturevalue("redis_url" if request.param == "redis" else "amqp_url")
     yield url
-    broker = make_broker(url)
-    broker.flush_all()
-    broker.close()
 
 
 def enqueue(url: str, queue: str, ready: int, delayed: int) -> None:
@@ -58,17 +56,19 @@ def enqueue(url: str, queue: str, ready: int, delayed: int) -> None:
 
 
 def test_queue_depths_as_dramatiq_left_them(broker_url: str, tmp_path: Path) -> None:
-    ocr, archive = f"ocr_{uuid.uuid4().hex[:8]}", f"archive_{uuid.uuid4().hex[:8]}"
+    ocr, archive, unused = (f"{name}_{uuid.uuid4().hex[:8]}" for name in ("ocr", "archive", "unused"))
     enqueue(broker_url, ocr, ready=3, delayed=2)
     enqueue(broker_url, archive, ready=1, delayed=0)
     settings = Settings(data_dir=tmp_path / "data", broker_url=broker_url)
-    report = collect_status(settings, queues=(*STAGE_QUEUES, ocr, archive))
+    report = collect_status(settings, queues=(*STAGE_QUEUES, ocr, archive, unused))
     depths = {q.queue: q for q in report.queues}
     assert depths[ocr] == QueueDepth(ocr, ready=3, delayed=2, dead=0)
     assert depths[archive].ready == 1 and depths[archive].delayed == 0
     assert set(STAGE_QUEUES) <= set(depths)
     # A queue no process ever used: nothing on Redis (0), not declared on RabbitMQ (None).
-    assert depths["ocr"].ready in (0, None)
+    assert depths[unused].ready in (0, None) and depths[unused].delayed in (0, None)
+    # The stage queues were emptied before the test (the fixture): nothing left by another test.
+    assert all(depths[q].ready in (0, None) and depths[q].delayed in (0, None) for q in STAGE_QUEUES)
     assert "password" not in report.broker and ":***@" in report.broker
     text = render_text(report)
     assert f"  {ocr:<16}{'3':>8}{'2':>9}{'0':>7}" in text

@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ocr.fake import PageScript
 from tests.scripted import write_png, write_script
-from tests.workers.test_distributed import Cluster, catalog_url, flush_broker
+from tests.workers.test_distributed import Cluster, catalog_url
 
 __all__ = ["catalog_url"]  # a fixture, used by name
 
@@ -53,7 +53,6 @@ def _wait_for(port: int, ready: Callable[[Samples], bool], cluster: Cluster) -> 
 
 
 def test_worker_metrics_count_messages_failures_by_reason_and_retries(tmp_path: Path, catalog_url: str, redis_url: str) -> None:
-    flush_broker(redis_url)
     cluster = Cluster(tmp_path, catalog_url, redis_url)
     try:
         cluster.setup(delay=0.05)
