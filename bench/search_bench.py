@@ -92,14 +92,18 @@ def _code_dir() -> Path:
     return REPO
 
 
+# The bench's own helpers come from this checkout, before the code under test goes first on the
+# path: an older commit's bench/ may lack them.
+sys.path.insert(0, str(REPO))
+from bench.report import publish  # noqa: E402
+from bench.stats import pct  # noqa: E402
+
 CODE = _code_dir()
 sys.path.insert(0, str(CODE))
 
 import tantivy  # noqa: E402
 
 from archive.model import CardRow, CardView, ExtractedField, PageRow, format_registration_number  # noqa: E402
-from bench.stats import pct  # noqa: E402
-from bench.report import publish  # noqa: E402
 from search.backend import FACETS, SearchIndex, SearchRequest  # noqa: E402
 from search.document import IndexDoc, card_document  # noqa: E402
 from search.highlight import highlights  # noqa: E402
