@@ -55,6 +55,15 @@ def test_case_yo_and_kazakh_letters() -> None:
     assert analyze("Қазақстан") == analyze("ҚАЗАҚСТАН")
 
 
+def test_a_line_without_latin_letters_folds_as_one_with_them() -> None:
+    # Lines without a Latin letter take a shorter path (lower case only): the same words in a
+    # line that has one fold alike.
+    plain = "Ёлка ЁЛКА сор Қазақстан 2024"
+    assert fold(plain) == ["елка", "елка", "сор", "қазақстан", "2024"]
+    assert fold(plain + " PDF")[:5] == fold(plain)
+    assert fold("СОР ёлка") == ["сор", "елка"] and fold("COP cop") == ["cop", "cop"]
+
+
 def test_token_spans_point_into_the_text() -> None:
     text = "Счёт № 45/12-п от 12.03.2024"
     assert [text[t.start : t.end] for t in tokens(text)] == ["Счёт", "45", "12", "п", "от", "12", "03", "2024"]
