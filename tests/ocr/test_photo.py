@@ -119,6 +119,20 @@ def test_small_text_is_scaled_to_the_target_and_large_text_left_alone() -> None:
     assert photo.scale_for(7.0, cfg, side=3500) == pytest.approx(2.0)  # no page past MAX_SIDE
     assert photo.scale_for(7.0, cfg, side=6500) == 1.0  # 1.08: not worth resampling
 
+def test_text_scaled_up_a_lot_is_sharpened_and_a_small_factor_is_not() -> None:
+    # An ink stroke 2 px wide: scaled 4x with cubic interpolation its edges ramp over several pixels.
+    stroke = np.full((20, 20), 230, np.uint8)
+    stroke[:, 9:11] = 40
+    soft = photo.scale_text(stroke, 4.0)
+    crisp = photo.scale_text(stroke, 4.0, sharpen=1.0)
+    assert crisp.shape == soft.shape == (80, 80) and crisp.dtype == np.uint8
+    edge = lambda img: int(np.abs(np.diff(img[40].astype(int))).max())  # noqa: E731
+    assert edge(crisp) > 1.2 * edge(soft)
+    assert int(crisp[40, 40]) <= int(soft[40, 40]) and int(crisp[40, 5]) >= int(soft[40, 5])  # ink darker, paper not darker
+    assert np.array_equal(photo.scale_text(stroke, 1.3, sharpen=1.0), photo.scale_text(stroke, 1.3))
+    assert np.array_equal(photo.scale_text(stroke, 0.5, sharpen=1.0), photo.scale_text(stroke, 0.5))
+
+
 
 def test_the_page_is_found_on_the_desk_and_not_in_a_cropped_photo(desk_photo: np.ndarray, cropped_photo: np.ndarray, scan: np.ndarray) -> None:
     corners = photo.find_page(desk_photo)
@@ -174,3 +188,14 @@ def test_a_photographed_page_reads_about_as_well_as_the_clean_page(engine, tmp_p
     # Raw Tesseract on the same photo: CER 0.2-0.6. One character in a hundred of slack where
     # the clean page reads perfectly (1.5 x 0 leaves no room for a single slip).
     assert photo_cer <= max(1.5 * clean_cer, 0.01), by_name["photo.jpg"].text
+
+
+def test_a_short_page_photographed_small_is_still_measured_and_scaled() -> None:
+    # Five short lines: few letters stand alone (at this size they touch and form words).
+    text = "ЗАЯВЛЕНИЕ\nг. Астана 2022-05-06\nПрошу предоставить отпуск.\nЖумабаев Н. К.\nИНН 4848884474"
+    image = photograph(P.render_page(text, points=9.0), across=650, cropped=True, seed=3)
+    colour = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    height = photo.text_height(colour)
+    assert 4.0 <= height <= 14.0
+    fixed = photo.fix_photo(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), colour, 72, OcrConfig())
+    assert any(step.startswith("scale") for step in fixed.steps), fixed.steps
