@@ -22,13 +22,15 @@ Pages
            chart): the rules step must leave them as they were.
   generated  ruled invoices from ``tests/forms.py`` (A4, 300 dpi, every cell boxed), clean and
            JPEG-degraded; ground truth: the form's own text.
+  dense    UPD item tables from ``bench/dense_form.py``: twelve narrow columns at 7 pt, header
+           cells wrapped over several lines; at 300 dpi, and at 200 dpi as a JPEG of quality 40.
   phone-scan  the flatbed scans ``0_1_*`` of the ruled kinds (TORG-12, UPD, invoice, 2-NDFL,
            advance report). They have no ground truth: reported are mean word confidence,
            the line items found and whether they add up (the sum check is a self-check).
 
 Metrics: word F1 = harmonic mean of bag-of-words precision and recall (``bench.metrics.words``:
 punctuation dropped, case kept); ``F1 num`` is the same after joining digit groups split by a
-space («7 347,50» → «7347,50», on both sides), since Tesseract drops or keeps that space at
+space («7 347,50» → «7347,50», on both sides; not across cells: «…,00 123» stays apart), since Tesseract drops or keeps that space at
 random and a number read either way is the same number. Line items: a generated item counts as
 exact when name, quantity, price and amount all equal the form's (items extracted by this
 commit's ``classify.lineitems`` from each configuration's text); tampered totals: share flagged.
@@ -128,8 +130,28 @@ def generated_pages(work: Path) -> list[Page]:
             ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 30])
             img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
         cv2.imwrite(str(path), img)
-        truth = "\n".join(form.lines_before() + [" ".join(r) for r in form.rows] + form.lines_after())
+        truth = "\n".join(form.lines_before() + ["\t".join(r) for r in form.rows] + form.lines_after())
         out.append(Page("generated", f"form-{seed}-{cond}", path, "rus+eng", 300, truth, form))
+    return out + dense_pages(work)
+
+
+def dense_pages(work: Path) -> list[Page]:
+    """UPD item tables (bench/dense_form.py): 7 pt in twelve narrow columns, at 300 dpi, and at
+    200 dpi as a JPEG of quality 40 (a fax or an office scanner's small setting)."""
+    import cv2
+
+    from bench.dense_form import dense_form
+
+    out: list[Page] = []
+    for seed, n, dpi in ((1, 8, 300), (2, 12, 300), (3, 10, 300), (4, 8, 200), (5, 12, 200)):
+        img, truth = dense_form(seed, n)
+        path = work / f"upd-{seed}-{dpi}.png"
+        if dpi != 300:
+            img = cv2.resize(img, None, fx=dpi / 300, fy=dpi / 300, interpolation=cv2.INTER_AREA)
+            ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 40])
+            img = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        cv2.imwrite(str(path), img)
+        out.append(Page("dense", path.stem, path, "rus+eng", dpi, truth))
     return out
 
 
@@ -188,8 +210,13 @@ def worktree(commit: str, cache: Path) -> Path:
     return path
 
 
+#: A number printed with digit groups: 1-3 digits not after a digit or a decimal comma, then
+#: groups of three. «1 087 946,60» is one number; in «…,00 123 020,00» (two cells) the «00 123» is not.
+_GROUPED = re.compile(r"(?<![\d,])\d{1,3}(?:[ \u00a0]\d{3})+(?!\d)")
+
+
 def _join_groups(text: str) -> str:
-    return re.sub(r"(?<=\d)[ \u00a0](?=\d{3}(?!\d))", "", text)
+    return _GROUPED.sub(lambda m: re.sub(r"[ \u00a0]", "", m.group()), text)
 
 
 def f1(hyp: str, truth: str, join: bool = False) -> tuple[int, int, int]:
@@ -244,7 +271,7 @@ def accuracy_tables(pages: list[Page], res: dict[str, list[dict[str, Any]]]) -> 
     lines = ["## Word F1 (bag of words) and seconds per page", "",
              "| pages | n | " + " | ".join(f"{c} F1 / F1 num / s" for c in CONFIGS) + " |",
              "|---|---|" + "---|" * len(CONFIGS)]  # fmt: skip
-    for group in ("scribe", "scribe-other", "generated"):
+    for group in ("scribe", "scribe-other", "generated", "dense"):
         idx = [i for i, p in enumerate(pages) if p.group == group and p.truth is not None]
         if not idx:
             continue
