@@ -58,7 +58,7 @@ class OcrConfig(BaseModel):
     text_target: float = Field(28.0, ge=8.0, le=80.0)
     #: Resampling when scaling text up (cubic, lanczos and linear + unsharp were within noise).
     resampling: Literal["cubic", "lanczos", "linear"] = "cubic"
-    #: Unsharp-mask amount after scaling text up 1.5x or more (0: none): the upscaled strokes of
+    #: Unsharp-mask amount after scaling text up 3x or more (0: none): the upscaled strokes of
     #: 4-6 px letters are soft, and Tesseract reads them better crisp. On the held-out 650 px
     #: photos of bench/photo_kinds_bench.py, CER 60.8 % -> 53.9 % at 1.0 (50.6 % at 1.6, 50.7 % at
     #: 2.4; kinds 0.32 -> 0.47); bench/results/photo.md has the other conditions.

@@ -67,8 +67,10 @@ def text_height(gray: np.ndarray, view: View | None = None) -> float:
     return float(np.median(h[letters])) / scale
 
 
-#: Sharpen only what was scaled up at least this much: a smaller factor leaves strokes crisp.
-SHARPEN_FROM = 1.5
+#: Sharpen only what was scaled up at least this much. From 1.5x, pages scaled 2-2.5x read a
+#: little worse (generated large photos CER 1.8 % -> 2.3 %, the 1_1 and 1_3 samples' words found
+#: -0.004 and -0.009, bench/results/photo.md); the gains were all on text of 4-7 px (x3-4).
+SHARPEN_FROM = 3.0
 
 
 def scale_text(gray: np.ndarray, factor: float, resampling: str = "cubic", sharpen: float = 0.0) -> np.ndarray:
