@@ -24,11 +24,17 @@ Tesseract). Hot folder settle window --settle seconds everywhere.
    cores, as the embedded run does.
 4b. ``dist-1x1-pin``: ``dist-1x1`` with the worker pinned to CPU 0 (``taskset -c 0``): strictly
    one core (unpinned, OpenCV's thread pool in preprocessing spreads one process over both).
+4c. ``tesseract-1``, ``tesseract-2``: the reference: the same pages through the ``tesseract``
+   command, one and two at a time, nothing of Kartoteka: how far two cores of this machine scale
+   the same recognition by themselves (two vCPUs of a shared host need not give 2x).
 5. ``backlog``: ``watch`` alone takes the --backlog files in (every file registered, queued,
    no worker running), then ``worker --processes 2 --threads 1`` (OCR jobs 1) is started; the
    clock runs from the workers' start (their start-up included) to the last outcome.
 
-``--rounds N`` repeats 1-4 N times, the order rotating from round to round; medians are reported.
+Every configuration also reports CPU by role over its window (``bench/cpu.py``: workers, watch,
+PostgreSQL, Elasticsearch, Redis, the benchmark, the rest of the machine) and the cores left idle.
+
+``--rounds N`` repeats 1-4c N times, the order rotating from round to round; medians are reported.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -53,6 +60,7 @@ if str(REPO) not in sys.path:
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.cpu import CpuMeter  # noqa: E402
 from bench.ingest_bench import LANGS, make_pages  # noqa: E402
 from bench.report import publish  # noqa: E402
 from ocr.config import OcrConfig  # noqa: E402
@@ -67,6 +75,9 @@ CONFIGS: dict[str, tuple[int, int, int] | None] = {
     "dist-1x2": (1, 2, 2),
     "dist-1x1-pin": (1, 1, 1),
 }
+#: the machine's own scaling, for reference: the same pages through the ``tesseract`` command
+#: (languages LANGS, OMP_THREAD_LIMIT=1), one page at a time / two at a time; no Kartoteka
+REFERENCE = {"tesseract-1": 1, "tesseract-2": 2}
 #: configurations whose worker is pinned to CPU 0 (``taskset -c 0``): one core, whatever threads
 #: OpenCV or anything else in the process would start
 PINNED = {"dist-1x1-pin"}
@@ -202,32 +213,78 @@ def outcomes(dep: Deployment) -> dict[str, int]:
         db.close()
 
 
-def run_batch(name: str, pages: list[Path], root: Path, args: argparse.Namespace) -> tuple[float, dict[str, int]]:
-    """Drop ``pages`` at once into a running deployment; seconds to the last outcome."""
+def run_batch(
+    name: str, pages: list[Path], root: Path, args: argparse.Namespace
+) -> tuple[float, dict[str, int], dict[str, float]]:
+    """Drop ``pages`` at once into a running deployment: (seconds to the last outcome, outcomes,
+    CPU seconds by role over that window)."""
     shape = CONFIGS[name]
     dep = Deployment(root, args.settle, None if shape is None else args)
     try:
+        roots: dict[str, int] = {}
         if shape is None:
-            dep.start("run")
+            roots["run"] = dep.start("run").pid
         else:
             processes, threads, jobs = shape
-            dep.start("watch")
+            roots["watch"] = dep.start("watch").pid
             dep.ready()
             pin = ("--pin",) if name in PINNED else ()
-            dep.start("worker", "--processes", str(processes), "--threads", str(threads), *pin, jobs=jobs)
+            roots["worker"] = dep.start(
+                "worker", "--processes", str(processes), "--threads", str(threads), *pin, jobs=jobs
+            ).pid
             # the workers are up when their engines are: give them the time a long-running one had
             time.sleep(args.warmup)
         dep.ready()
         if shape is None:
             time.sleep(args.warmup)
-        start = time.perf_counter()
-        for src in pages:
-            drop(dep.inbox, src)
-        dep.wait(lambda: dep.counts()[1] >= len(pages), f"{name}: {len(pages)} outcomes")
-        took = time.perf_counter() - start
-        return took, outcomes(dep)
+        with CpuMeter(roots) as cpu:
+            dropped = dt.datetime.now(dt.timezone.utc)
+            start = time.perf_counter()
+            for src in pages:
+                drop(dep.inbox, src)
+            dep.wait(lambda: dep.counts()[1] >= len(pages), f"{name}: {len(pages)} outcomes")
+            took = time.perf_counter() - start
+        if dep.engine is not None:
+            with dep.engine.connect() as conn:
+                first_in, last_in, first_out = conn.execute(
+                    text("select min(created_at), max(created_at), min(updated_at) from input_files")
+                ).one()
+            print(
+                f"  taken in {(first_in - dropped).total_seconds():.1f}-{(last_in - dropped).total_seconds():.1f} s "
+                f"after the drop, first outcome at {(first_out - dropped).total_seconds():.1f} s",
+                file=sys.stderr,
+            )
+        return took, outcomes(dep), dict(cpu.seconds)
     finally:
         dep.stop()
+
+
+def run_reference(name: str, pages: list[Path]) -> tuple[float, dict[str, int], dict[str, float]]:
+    """Recognise ``pages`` with the ``tesseract`` command, REFERENCE[name] at a time."""
+    todo = list(pages)
+    lock = threading.Lock()
+    failed: list[int] = []
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+    def runner() -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                page = todo.pop()
+            done = subprocess.run(["tesseract", str(page), "stdout", "-l", LANGS], env=env, capture_output=True)
+            if done.returncode:
+                failed.append(done.returncode)
+
+    threads = [threading.Thread(target=runner) for _ in range(REFERENCE[name])]
+    with CpuMeter({}) as cpu:
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        took = time.perf_counter() - start
+    return took, {"recognised": len(pages) - len(failed), "failed": len(failed)}, dict(cpu.seconds)
 
 
 def run_backlog(pages: list[Path], root: Path, args: argparse.Namespace) -> tuple[float, float, dict[str, int]]:
@@ -253,6 +310,37 @@ def run_backlog(pages: list[Path], root: Path, args: argparse.Namespace) -> tupl
         dep.stop()
 
 
+def cpu_table(
+    names: list[str], cpu: dict[str, list[dict[str, float]]], times: dict[str, list[float]], pages: int
+) -> list[str]:
+    """Where the cores went: CPU milliseconds per page by role (median over rounds), and the cores
+    the roles other than the recognising processes took on average over the run."""
+    roles = [r for r in ROLES if any(r in used for n in names for used in cpu[n])]
+    roles += sorted({r for n in names for used in cpu[n] for r in used} - set(roles))
+    lines = [
+        "CPU per page by role (ms, median of rounds; read from /proc over the drop-to-last-outcome window). "
+        "The last column: cores taken by everything but the recognising processes (`run` or `worker` and "
+        "their children), and cores idle (nobody's), on average over the window.",
+        "",
+        "| configuration | " + " | ".join(roles) + " | cores not recognising | cores idle |",
+        "|---|" + "---|" * (len(roles) + 2),
+    ]
+    for n in names:
+        if not cpu[n]:
+            continue
+        per_page = [statistics.median(used.get(r, 0.0) for used in cpu[n]) / pages * 1000 for r in roles]
+        rest = statistics.median(
+            sum(v for r, v in used.items() if r not in ("run", "worker")) / t for used, t in zip(cpu[n], times[n])
+        )
+        idle = statistics.median((os.cpu_count() or 1) - sum(used.values()) / t for used, t in zip(cpu[n], times[n]))
+        lines.append(f"| {n} | " + " | ".join(f"{v:.0f}" for v in per_page) + f" | {rest:.2f} | {idle:.2f} |")
+    return lines
+
+
+#: roles in the CPU table's order (anything else the meter finds follows)
+ROLES = ["run", "worker", "watch", "PostgreSQL", "Elasticsearch", "Redis", "RabbitMQ", "benchmark", "other"]
+
+
 def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
 
@@ -267,7 +355,7 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--settle", type=float, default=1.0)
     ap.add_argument("--warmup", type=float, default=5.0, help="seconds the processes get to start before the drop")
-    ap.add_argument("--only", default=",".join(CONFIGS), help="configurations to run (comma-separated)")
+    ap.add_argument("--only", default=",".join([*CONFIGS, *REFERENCE]), help="configurations to run (comma-separated)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "distributed.md")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n]
@@ -277,6 +365,7 @@ def main() -> int:
     load_before = os.getloadavg()
     times: dict[str, list[float]] = {n: [] for n in names}
     seen: dict[str, dict[str, int]] = {}
+    cpu: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     with tempfile.TemporaryDirectory(prefix="kt-dist-bench-") as tmp:
         root = Path(tmp)
         print(f"rendering {max(args.pages, args.backlog)} pages ...", file=sys.stderr)
@@ -286,9 +375,14 @@ def main() -> int:
             order = names[r % len(names):] + names[: r % len(names)]
             for name in order:
                 print(f"round {r + 1}: {name} ...", file=sys.stderr)
-                took, seen[name] = run_batch(name, batch, root / f"{name}-{r}", args)
+                if name in REFERENCE:
+                    took, seen[name], used = run_reference(name, batch)
+                else:
+                    took, seen[name], used = run_batch(name, batch, root / f"{name}-{r}", args)
                 times[name].append(took)
+                cpu[name].append(used)
                 print(f"  {took:.1f} s, {len(batch) / took * 60:.1f} pages/min, {seen[name]}", file=sys.stderr)
+                print(f"  CPU s: { {k: round(v, 1) for k, v in sorted(used.items())} }", file=sys.stderr)
         backlog = None
         if args.backlog:
             print(f"backlog of {args.backlog} ...", file=sys.stderr)
@@ -315,18 +409,31 @@ def main() -> int:
         "|---|---|---|---|---|",
     ]
     for n in names:
-        shape = CONFIGS[n]
-        how = "`kartoteka run`, OCR jobs = cores (2)" if shape is None else f"{shape[0]} x {shape[1]}, {shape[2]}"
+        if n in REFERENCE:
+            how = f"`tesseract` command, {REFERENCE[n]} page(s) at a time (no Kartoteka)"
+        elif (shape := CONFIGS[n]) is None:
+            how = "`kartoteka run`, OCR jobs = cores (2)"
+        else:
+            how = f"{shape[0]} x {shape[1]}, {shape[2]}"
         if n in PINNED:
             how += ", pinned to CPU 0"
         lines.append(
             f"| {n} | {how} | {', '.join(f'{t:.1f}' for t in times[n])} | {ppm[n]:.1f} | "
             f"{', '.join(f'{k} {v}' for k, v in sorted(seen[n].items()))} |"
         )
-    lines.append("")
+    lines += ["", *cpu_table(names, cpu, times, args.pages), ""]
     if "dist-1x1" in ppm and "dist-2x1" in ppm:
         ratio = ppm["dist-2x1"] / ppm["dist-1x1"]
         lines.append(f"* 2 worker processes / 1 (one OCR job each): **{ratio:.2f}x** (target >= 1.8x: {'met' if ratio >= 1.8 else 'missed'})")
+    if "tesseract-1" in ppm and "tesseract-2" in ppm:
+        ceiling = ppm["tesseract-2"] / ppm["tesseract-1"]
+        lines.append(
+            f"* reference, the machine itself: `tesseract` two pages at a time / one at a time: **{ceiling:.2f}x** "
+            "(the same work with nothing of Kartoteka: what two cores of this machine give)"
+        )
+        if "dist-1x1" in ppm and "dist-2x1" in ppm:
+            ratio = ppm["dist-2x1"] / ppm["dist-1x1"]
+            lines.append(f"* Kartoteka's scaling against the machine's: {ratio:.2f} / {ceiling:.2f} = **{ratio / ceiling:.2f}**")
     if "dist-1x1-pin" in ppm and "dist-2x1" in ppm:
         ratio = ppm["dist-2x1"] / ppm["dist-1x1-pin"]
         lines.append(f"* 2 worker processes / 1 pinned to one core: **{ratio:.2f}x** (target >= 1.8x: {'met' if ratio >= 1.8 else 'missed'})")

@@ -34,7 +34,11 @@ START_TIMEOUT = 120.0
 
 
 def _serve(conn: Connection, tessdata: str | None) -> None:  # runs in the worker process
+    import cv2
+
     from ocr.tesserocr_engine import TesserocrEngine
+
+    cv2.setNumThreads(1)  # one page at a time here; the pages run in parallel across workers
 
     engine = TesserocrEngine(tessdata)
     conn.send(("ready", None))

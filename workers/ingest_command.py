@@ -17,6 +17,7 @@ from app.records import ledger_entry
 from app.services import Services
 from app.settings import Settings
 from archive.model import InputFileRow
+from ocr import run as ocr_run
 from workers.exitcodes import ExitCode
 from workers.output import print_json
 
@@ -29,6 +30,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    ocr_run.share_cores(ocr_run.workers(settings.ocr))
     services = Services(settings)
     try:
         with tqdm(unit="file", desc="ingest", file=sys.stderr, disable=None) as bar:

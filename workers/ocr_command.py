@@ -13,7 +13,7 @@ from tqdm import tqdm
 from ingest.errors import PermanentError
 from ocr.engines import make_engine
 from ocr.model import FileResult, PageResult
-from ocr.run import recognize_files, searchable_pdf
+from ocr.run import recognize_files, searchable_pdf, share_cores, workers
 from ocr.sources import count_pages
 from workers.exitcodes import ExitCode
 from app.settings import Settings
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if v is not None
     }
     cfg = settings.ocr.model_copy(update=overrides)
+    share_cores(workers(cfg))
     engine = make_engine(cfg)
     targets = _pdf_targets(args.files, args.pdf)
     failures = 0

@@ -22,6 +22,7 @@ from app import pipeline
 from app.indexing import IndexFeed
 from app.services import Services
 from app.settings import Settings
+from ocr import run as ocr_run
 from ingest.errors import ConfigurationError
 from ingest.hotfolder import Candidate, HotFolderWatcher
 from ingest.profile import HotFolderProfile
@@ -62,6 +63,7 @@ def start_thread(target: Callable[[threading.Event], None], stop: threading.Even
 def run(args: argparse.Namespace, settings: Settings) -> int:
     profiles = hot_folders(settings)
     sock = bind(settings.http_host, settings.http_port)  # a port in use stops the start (exit 3)
+    ocr_run.share_cores(ocr_run.workers(settings.ocr))
     services = Services(settings)
     # Built now: a missing Tesseract or language pack stops the start, not the first file.
     log.info("recognition engine: %s", services.engine.name)

@@ -25,6 +25,7 @@ import dramatiq
 from app.services import Services
 from app.settings import Settings
 from ingest.errors import ConfigurationError
+from ocr import run as ocr_run
 from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
@@ -88,9 +89,11 @@ def _serve_metrics(settings: Settings, port: int | None) -> MetricsServer | None
     return metrics
 
 
-def work(settings: Settings, queues: set[str], threads: int, *, counted: bool = False) -> int:
-    """One worker process: its Services, the actors on the broker, a dramatiq Worker; with
-    ``counted``, its WorkerMetrics (``serve_worker_metrics`` was called before)."""
+def work(settings: Settings, queues: set[str], threads: int, *, processes: int = 1, counted: bool = False) -> int:
+    """One worker process (of ``processes`` on this host): its Services, the actors on the
+    broker, a dramatiq Worker; with ``counted``, its WorkerMetrics (``serve_worker_metrics`` was
+    called before)."""
+    ocr_run.share_cores(processes * max(threads, ocr_run.workers(settings.ocr)))
     services = Services(settings)
     log.info("recognition engine: %s", services.engine.name)  # a missing Tesseract stops the start
     services.start_retraining()
@@ -118,13 +121,13 @@ def work(settings: Settings, queues: set[str], threads: int, *, counted: bool = 
     return ExitCode.OK
 
 
-def _fork(settings: Settings, queues: set[str], threads: int, counted: bool) -> int:
+def _fork(settings: Settings, queues: set[str], threads: int, processes: int, counted: bool) -> int:
     pid = os.fork()
     if pid == 0:  # the child: a worker until SIGTERM, never returning into the parent's code
         code = 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            code = work(settings, queues, threads, counted=counted)
+            code = work(settings, queues, threads, processes=processes, counted=counted)
         except BaseException:
             log.exception("worker process failed")
         finally:
@@ -138,7 +141,7 @@ def _supervise(settings: Settings, queues: set[str], threads: int, processes: in
     """Fork ``processes`` workers, start again any that dies, pass SIGTERM on to all."""
     stop = stop_on_signals()
     counted = metrics is not None
-    children = {_fork(settings, queues, threads, counted) for _ in range(processes)}
+    children = {_fork(settings, queues, threads, processes, counted) for _ in range(processes)}
     while not stop.is_set():
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -151,7 +154,7 @@ def _supervise(settings: Settings, queues: set[str], threads: int, processes: in
                 metrics.process_ended(pid)
             stop.wait(RESTART_DELAY_S)
             if not stop.is_set():
-                children.add(_fork(settings, queues, threads, counted))
+                children.add(_fork(settings, queues, threads, processes, counted))
             continue
         stop.wait(0.5)
     for pid in children:
