@@ -9,9 +9,14 @@ from typing import Any
 from ingest.errors import ConfigurationError
 from search.backend import MAX_WINDOW, RawResult, SearchIndex, SearchRequest, Sort
 from search.highlight import highlights
-from search.query import DateRange, FieldFilter, Fuzzy, ParsedQuery, QueryError, parse_query
+from search.query import AnyOf, DateRange, FieldFilter, Fuzzy, ParsedQuery, QueryError, Word, parse_query
 
 __all__ = ["SearchResponse", "open_index", "run_search"]
+
+#: a query's words probed one by one for the ``missing`` ones (each probe is a search of its own)
+MAX_PROBED_WORDS = 8
+#: the query that found cards, its result, and the close-match words it shows (or None)
+Found = tuple[ParsedQuery, RawResult, str | None]
 
 
 def open_index(search_url: str | None, data_dir: Path) -> SearchIndex:
@@ -43,12 +48,17 @@ class SearchResponse:
     notes: tuple[str, ...] = ()
     #: the typo-tolerant query shown instead of an empty result («ограниченой~»), or None
     close_matches: str | None = None
+    #: words of the query no card contains (even one edit away), left out to give these hits
+    missing: tuple[str, ...] = ()
 
     def all_notes(self) -> tuple[str, ...]:
-        """The notes, with the one saying the hits are close matches, in English."""
-        if self.close_matches is None:
-            return self.notes
-        return (*self.notes, f"no exact matches; showing close matches for: {self.close_matches}")
+        """The notes, with the ones saying the hits are close matches or leave words out, in English."""
+        notes = self.notes
+        if self.missing:
+            notes = (*notes, f"no card contains {', '.join(self.missing)}; showing results for the other words")
+        if self.close_matches is not None:
+            notes = (*notes, f"no exact matches; showing close matches for: {self.close_matches}")
+        return notes
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"total": self.total, "hits": self.hits}
@@ -58,6 +68,8 @@ class SearchResponse:
             out["notes"] = list(notes)
         if self.close_matches is not None:
             out["close_matches"] = self.close_matches
+        if self.missing:
+            out["missing"] = list(self.missing)
         return out
 
 
@@ -76,6 +88,11 @@ def run_search(
 
     A query that finds nothing is searched once more with typo tolerance on every word
     (``ParsedQuery.tolerant``); if that finds cards, they are the result, with a note saying so.
+    If it still finds nothing, the plain words that no card contains, even one edit away, are
+    left out (``missing``) and the rest is searched, as typed and then tolerantly: «актами
+    приёмки» over an archive whose acts all say «приёма-передачи» gives the acts, with a note
+    naming «приемки», instead of nothing. Words that are all there but never together still
+    give nothing: every word a card does have stays required.
     """
     if offset < 0 or not 1 <= limit <= 100:
         raise QueryError("a page holds 1 to 100 hits and starts at 0 or later")
@@ -85,12 +102,13 @@ def run_search(
     request = SearchRequest(query, sort, offset, limit, facets)
     raw: RawResult = index.search(request)
     notes, close = query.notes, None
-    tolerant = query.tolerant() if raw.total == 0 else None
-    if tolerant is not None:
-        # Nothing found as typed: once more with typo tolerance on every word.
-        raw = index.search(replace(request, query=tolerant))
-        if raw.total:
-            query, close = tolerant, _tolerant_words(tolerant)
+    missing: tuple[str, ...] = ()
+    if raw.total == 0:
+        found = _tolerant_retry(index, request)
+        if found is None and len(query.must) > 1:
+            found, missing = _without_missing_words(index, request)
+        if found is not None:
+            query, raw, close = found
     marks = query.marks()
     hits = [
         {
@@ -106,7 +124,40 @@ def run_search(
         }
         for h in raw.hits
     ]
-    return SearchResponse(raw.total, hits, raw.facets, notes, close)
+    return SearchResponse(raw.total, hits, raw.facets, notes, close, missing)
+
+
+def _tolerant_retry(index: SearchIndex, request: SearchRequest) -> Found | None:
+    """``request`` (which found nothing as typed) with typo tolerance on every word, or None."""
+    tolerant = request.query.tolerant()
+    if tolerant is None:
+        return None
+    raw = index.search(replace(request, query=tolerant))
+    return (tolerant, raw, _tolerant_words(tolerant)) if raw.total else None
+
+
+def _without_missing_words(index: SearchIndex, request: SearchRequest) -> tuple[Found | None, tuple[str, ...]]:
+    """The request without the plain words no card (under the same filters) contains even one
+    edit away, and those words; (None, ()) when there are none or nothing else is left."""
+    query = request.query
+    kept: list[AnyOf] = []
+    missing: list[str] = []
+    for group in query.must[:MAX_PROBED_WORDS]:
+        word = group.clauses[0]
+        if len(group.clauses) == 1 and isinstance(word, Word) and word.folded:
+            alone = replace(query, must=(group,), optional=())
+            probe = SearchRequest(alone.tolerant() or alone, limit=1)
+            if index.search(probe).total == 0:
+                missing.append(word.folded)
+                continue
+        kept.append(group)
+    kept += query.must[MAX_PROBED_WORDS:]
+    if not missing or not kept:
+        return None, ()
+    rest = replace(request, query=replace(query, must=tuple(kept)))
+    raw = index.search(rest)
+    found = (rest.query, raw, None) if raw.total else _tolerant_retry(index, rest)
+    return found, tuple(missing) if found else ()
 
 
 def _tolerant_words(query: ParsedQuery) -> str:

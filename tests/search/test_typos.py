@@ -73,7 +73,7 @@ def test_the_card_page_marks_typo_matches_too() -> None:
     assert marked_indices(["с", "ограпичениой", "ограниченной", "огранка"], marks) == {1, 2}
 
 
-QUERIES = ["ограниченой~", "договро~", "цоговор~", "ограниченой ответственностью", "довренность", "акт~", "счёт~2"]
+QUERIES = ["ограниченой~", "договро~", "цоговор~", "ограниченой ответственностью", "довренность", "акт~", "счёт~2", "акт вертолёта"]
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -84,7 +84,7 @@ def test_both_backends_find_the_same_cards(cards: Indexed, query: str) -> None:
         h["card"] for h in b.hits
     }
     assert sorted(h["score"] for h in a.hits) == pytest.approx(sorted(h["score"] for h in b.hits), rel=0.02)
-    assert (a.notes, a.close_matches) == (b.notes, b.close_matches)
+    assert (a.notes, a.close_matches, a.missing) == (b.notes, b.close_matches, b.missing)
     assert {h["card"]: h["highlights"] for h in a.hits} == {h["card"]: h["highlights"] for h in b.hits}
 
 
@@ -103,3 +103,26 @@ def test_the_second_pass_finds_every_form_of_the_corrected_word_scored_as_words(
     assert {cards.keys[h["card"]] for h in response.hits} == {"доверенность-0", "доверенность-1", "доверенность-2"}
     tolerant = parse_query("довереность").tolerant()
     assert tolerant is not None and Word(("доверенность",), "довереность") in tolerant.must[0].clauses
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_word_no_card_contains_is_left_out_and_named(cards: Indexed, backend: str) -> None:
+    # «вертолёт» is nowhere, not even one edit away: the query gives the acts, and says why
+    response = cards.search(backend, "акт вертолёта")
+    assert {cards.keys[h["card"]] for h in response.hits} == cards.found(backend, "акт") != set()
+    assert response.missing == ("вертолета",) and response.close_matches is None
+    assert response.as_json()["notes"] == ["no card contains вертолета; showing results for the other words"]
+    assert response.as_json()["missing"] == ["вертолета"]
+    # a left-out word and a mistyped one: the rest is searched tolerantly, both notes
+    both = cards.search(backend, "вертолёта довренность")
+    assert both.missing == ("вертолета",) and both.close_matches == "довренность~" and both.total == 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_words_that_are_there_but_never_together_still_find_nothing(cards: Indexed, backend: str) -> None:
+    apart = cards.search(backend, "отпуск стали")  # a leave application; a waybill for steel
+    assert apart.total == 0 and apart.missing == () and apart.all_notes() == ()
+    phrase = cards.search(backend, '"красный вертолёт" акт')  # a quoted phrase is never left out
+    assert phrase.total == 0 and phrase.missing == ()
+    alone = cards.search(backend, "вертолёт")  # nothing would be left
+    assert alone.total == 0 and alone.missing == ()

@@ -227,3 +227,11 @@ def test_a_mistyped_search_shows_close_matches_and_marks_them_on_the_card(site: 
         assert link is not None and "~" in urllib.parse.unquote_plus(link.group(1))
         card = clerk.get(f"/ui/cards/{lease.id}", params={"q": urllib.parse.unquote_plus(link.group(1))}).text
         assert "<mark" in card
+
+
+def test_a_search_with_a_word_no_card_has_names_it_and_shows_the_rest(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        page = clerk.get("/ui/search", params={"q": "договор аренды вертолёта"}).text
+        assert "Ни одна карточка не содержит вертолета; показаны результаты по остальным словам" in page
+        lease = site.card("lease").card
+        assert f'href="/ui/cards/{lease.id}' in page

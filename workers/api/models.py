@@ -196,13 +196,15 @@ class FacetBucket(BaseModel):
 class SearchResult(Open):
     """As ``kartoteka search --json`` prints it; ``facets`` only when asked, ``notes`` when any;
     ``close_matches`` when nothing matched as typed and these hits are for the typo-tolerant
-    query it gives («ограниченой~»)."""
+    query it gives («ограниченой~»); ``missing`` when even that found nothing and these hits are
+    for the query without the words no card contains (folded: lower case, «ё» as «е»)."""
 
     total: int
     hits: list[Hit]
     facets: dict[str, list[FacetBucket]] | None = None
     notes: list[str] | None = None
     close_matches: str | None = None
+    missing: list[str] | None = None
 
 
 # -- ledger, batches, review queue ----------------------------------------------------------
