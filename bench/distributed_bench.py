@@ -320,13 +320,14 @@ def cpu_table(
     lines = [
         "CPU per page by role (ms, median of rounds; read from /proc over the drop-to-last-outcome window). "
         "The last column: cores taken by everything but the recognising processes (`run` or `worker` and "
-        "their children), and cores idle (nobody's), on average over the window.",
+        "their children), and cores idle (nobody's), on average over the window. Not for the `tesseract-N` "
+        "references: their processes live about a second each, mostly between two samples.",
         "",
         "| configuration | " + " | ".join(roles) + " | cores not recognising | cores idle |",
         "|---|" + "---|" * (len(roles) + 2),
     ]
     for n in names:
-        if not cpu[n]:
+        if not cpu[n] or n in REFERENCE:  # a tesseract process per page: most end between two samples
             continue
         per_page = [statistics.median(used.get(r, 0.0) for used in cpu[n]) / pages * 1000 for r in roles]
         rest = statistics.median(
