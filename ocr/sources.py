@@ -10,6 +10,7 @@ import logging
 import re
 import struct
 import threading
+import unicodedata
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -280,6 +281,10 @@ def _usable_text_layer(page, area: float, cfg: OcrConfig, pdfium_c) -> str | Non
     finally:
         textpage.close()
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Composed letters, as Tesseract writes them: a PDF may store «й» as «и» + U+0306, which the
+    # kind rules' keywords and a clerk's copy and paste would not match. NFC, not NFKC: NFKC
+    # would turn «№» into «No».
+    text = unicodedata.normalize("NFC", text)
     letters = len(_ALNUM.findall(text))
     if letters < cfg.text_layer_min_chars:
         return None

@@ -51,6 +51,7 @@ from search import kazakh
 __all__ = [
     "LOOSE_CYRILLIC",
     "LOOSE_LATIN",
+    "has_marks",
     "Analysed",
     "Token",
     "analyze",
@@ -76,6 +77,31 @@ _CYRILLIC_TO_LATIN = {v: k for k, v in _LATIN_TO_CYRILLIC.items()}
 # backends split our terms alike.
 _IDEOGRAPHS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(rf"[^\W_{_IDEOGRAPHS}]+|[{_IDEOGRAPHS}]")
+
+
+def _mark_ranges() -> str:
+    """The combining marks of the Basic Multilingual Plane (Unicode Mn, Mc, Me) as a character
+    class body of ``\\uXXXX-\\uXXXX`` ranges."""
+    codes = [c for c in range(0x300, 0x10000) if unicodedata.category(chr(c)) in ("Mn", "Mc", "Me")]
+    ranges: list[list[int]] = []
+    for c in codes:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "".join(f"\\u{a:04x}-\\u{b:04x}" for a, b in ranges)
+
+
+# A combining mark belongs to the word it follows: text in NFD (a PDF's text layer, a name
+# typed on a Mac: «й» as «и» + U+0306) and stress marks («за́мок») must not split words. Marks
+# are not word characters to ``re``, so a line with any takes the slower pattern below; each
+# word is then composed (NFC) and the diacritics that remain (U+0300-U+036F: a stress mark,
+# which no letter precomposes with) dropped. Other scripts' marks (Devanagari's vowel signs)
+# stay in the word: they are letters of it.
+_MARKS = _mark_ranges()
+_MARK = re.compile(f"[{_MARKS}]")
+_DIACRITIC = re.compile("[\u0300-\u036f]")
+_MARKED_WORD = re.compile(rf"(?:[^\W_{_IDEOGRAPHS}][{_MARKS}]*)+|[{_IDEOGRAPHS}][{_MARKS}]*")
 #: Longer "words" are OCR garbage or encoded data, not something a clerk searches for.
 MAX_WORD = 64
 
@@ -139,32 +165,42 @@ def _spans(text: str) -> Iterator[tuple[int, int, str]]:
         # in a line without Latin letters no word has a look-alike to map (every word folds to
         # its lower case), and in a line already in NFC every word is.
         plain = _ASCII_LETTER.search(line) is None
-        composed = line.isascii() or unicodedata.is_normalized("NFC", line)
+        ascii_ = line.isascii()
+        composed = ascii_ or unicodedata.is_normalized("NFC", line)
+        marked = not ascii_ and _MARK.search(line) is not None
         context = "" if plain else script_of(line)
-        for m in _WORD.finditer(line):
+        for m in (_MARKED_WORD if marked else _WORD).finditer(line):
             start, end = m.span()
             if end - start > MAX_WORD:
                 continue
             word = m.group()
             if not composed:
                 word = unicodedata.normalize("NFC", word)
+            if marked:
+                word = _DIACRITIC.sub("", word)
             folded = word.lower().replace("ё", "е") if plain else _fold_word(word, context)
             yield line_start + start, line_start + end, folded
         line_start += len(line)
 
 
+def has_marks(text: str) -> bool:
+    """Whether ``text`` has combining marks (then a word may not be where a plain pattern sees one)."""
+    return not text.isascii() and _MARK.search(text) is not None
+
+
 def word_at(text: str, start: int) -> Token | None:
     """The word that starts at ``start`` in ``text``, folded as ``tokens`` folds it (the script
     of its line decides look-alike-only words), or None if no word starts there."""
-    m = _WORD.match(text, start)
-    if m is None or m.end() - start > MAX_WORD or (start and _WORD.match(text, start - 1)):
+    m = _MARKED_WORD.match(text, start)
+    before = text[start - 1] if start else ""
+    if m is None or m.end() - start > MAX_WORD or (before and (_WORD.match(before) or _MARK.match(before))):
         return None
     line_start = text.rfind("\n", 0, start) + 1
     line_end = text.find("\n", start)
     context = script_of(text[line_start : line_end if line_end >= 0 else len(text)])
     word = m.group()
     if not word.isascii():
-        word = unicodedata.normalize("NFC", word)
+        word = _DIACRITIC.sub("", unicodedata.normalize("NFC", word))
     return Token(start, m.end(), _fold_word(word, context))
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA
 
-from search.analysis import LOOSE_CYRILLIC, LOOSE_LATIN, Token, lemmas, lexeme_forms, script_of, stem, tokens, word_at
+from search.analysis import LOOSE_CYRILLIC, LOOSE_LATIN, Token, has_marks, lemmas, lexeme_forms, script_of, stem, tokens, word_at
 from search.query import Fuzzy, Marks
 
 __all__ = ["Highlight", "highlights", "marked_indices", "word_matches"]
@@ -112,7 +112,7 @@ class _Matcher:
                 self.patterns.append((table, re.compile(rf"(?<![^\W_])(?:{alternation})")))
 
     def _candidates(self, text: str) -> list[Token]:
-        if self.marks.fuzzy:
+        if self.marks.fuzzy or has_marks(text):  # marks: a needle may run across one (rare)
             return list(tokens(text))
         found: dict[int, Token] = {}
         for table, pattern in self.patterns:

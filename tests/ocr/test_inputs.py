@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+import unicodedata
 import zlib
 from pathlib import Path
 
@@ -127,6 +128,17 @@ def test_text_layer_pages_are_taken_as_they_are(tmp_path: Path) -> None:
     assert [p.source for p in result.pages] == ["text-layer", "text-layer"]
     assert cer(P.TEXTS["rus"], result.pages[0].text) < 0.01
     assert cer(P.TEXTS["kaz"], result.pages[1].text) < 0.01
+
+
+def test_a_text_layer_with_decomposed_letters_comes_out_composed(tmp_path: Path) -> None:
+    """«й» stored as «и» + U+0306 (some PDF producers do): the page's text is in NFC, so the
+    kind rules and search see the same letters as in a scan's recognised text."""
+    text = P.TEXTS["rus"] + "\nУниверсальный передаточный документ; приём, йогурт"
+    pdf = P.text_pdf([unicodedata.normalize("NFD", text)], tmp_path / "nfd.pdf")
+    (result,) = recognize_files([pdf], OcrConfig(), engine=None)  # type: ignore[arg-type]
+    (page,) = result.pages
+    assert page.source == "text-layer" and unicodedata.is_normalized("NFC", page.text)
+    assert "Универсальный передаточный документ; приём, йогурт" in page.text
 
 
 @pytest.mark.tesseract

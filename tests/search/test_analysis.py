@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 
 from search.analysis import analyze, analyze_fields, fold, keyword, lemmas, phrase_terms, tokens
@@ -67,6 +69,17 @@ def test_a_line_without_latin_letters_folds_as_one_with_them() -> None:
 def test_token_spans_point_into_the_text() -> None:
     text = "Счёт № 45/12-п от 12.03.2024"
     assert [text[t.start : t.end] for t in tokens(text)] == ["Счёт", "45", "12", "п", "от", "12", "03", "2024"]
+
+
+def test_decomposed_letters_and_stress_marks_do_not_split_words() -> None:
+    """Text in NFD («й» as «и» + U+0306: a PDF's text layer, a name typed on a Mac) gives the
+    terms of the same text composed; a stress mark is dropped; spans cover the whole word."""
+    text = "Заявление о приёме на работу, пожалуйста. Йогурт, Ёлка; Қазақстан"
+    nfd = unicodedata.normalize("NFD", text)
+    assert nfd != text and analyze(nfd) == analyze(text)
+    assert [nfd[t.start : t.end] for t in tokens(nfd)] == nfd.replace(",", "").replace(".", "").replace(";", "").split()
+    assert analyze("Догово\u0301р и за\u0301мок") == analyze("Договор и замок")
+    assert fold("Café, naïve") == fold(unicodedata.normalize("NFD", "Café, naïve")) == ["café", "naïve"]
 
 
 def test_keywords_ignore_case_punctuation_and_look_alikes() -> None:
