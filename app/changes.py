@@ -33,8 +33,8 @@ __all__ = [
 MAX_PAGE = 1000
 #: The cursor before the first change: a new consumer's starting point.
 START = "0"
-#: A cursor is a decimal sequence number; this many digits is far beyond any archive.
-_MAX_DIGITS = 19
+#: A cursor is a decimal sequence number, a 64-bit signed integer in the database.
+MAX_SEQ = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ def parse_cursor(cursor: str | None) -> int:
     """The sequence number a cursor stands for (None: the start); ``InvalidCursor`` if malformed."""
     if cursor is None:
         return 0
-    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > _MAX_DIGITS:
+    # The length first: int() of a long run of digits costs time, and 20 digits pass the range.
+    if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > len(str(MAX_SEQ)) or int(cursor) > MAX_SEQ:
         raise InvalidCursor(f"{cursor!r} is not a change-feed cursor; start from {START!r} or a stored cursor")
     return int(cursor)
 

@@ -105,6 +105,8 @@ def correct(
         name, value = name.strip(), (value or "").strip()
         if not name:
             raise InvalidChange("a field needs a name")
+        if name == "kind":  # it was overwritten by the kind below: a 200 that changed nothing
+            raise InvalidChange('the kind is changed with "kind" (kartoteka review set --kind), not as a field')
         if name in COLUMNS:
             columns[COLUMNS[name]] = value or None
         fields[name] = ExtractedField(value, 1.0) if value else None

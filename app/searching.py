@@ -42,7 +42,10 @@ class SearchParams:
     facets: bool = False
 
     def filters(self) -> tuple[tuple[FieldFilter, ...], tuple[DateRange, ...]]:
+        """The filters and date range the options ask for; QueryError for one that cannot be."""
         found = []
+        for name in ("kind", "journal", "number", "status", "correspondent"):
+            _check_text(name, getattr(self, name))
         for name in ("kind", "journal", "number", "status"):
             value = getattr(self, name)
             if value:
@@ -54,14 +57,25 @@ class SearchParams:
             if not words:
                 raise QueryError(f"correspondent {self.correspondent!r} has no word to look for")
             found.append(FieldFilter("correspondent", words))
+        if self.start and self.end and self.start > self.end:
+            raise QueryError(f"the range {self.start}..{self.end} ends before it starts")
         ranges = (DateRange("registered", self.start, self.end),) if self.start or self.end else ()
         return tuple(found), ranges
+
+
+def _check_text(name: str, value: str | None) -> None:
+    """Refuse text that arrived in another encoding: its bytes became U+FFFD (an HTTP query
+    string) or lone surrogates (a command-line argument), which analysis drops, so a query of
+    them would find every card."""
+    if value and ("\ufffd" in value or any("\ud800" <= ch <= "\udfff" for ch in value)):
+        raise QueryError(f"{name} is not UTF-8 text ({value!r}): send it encoded as UTF-8")
 
 
 def search(services: Services, params: SearchParams) -> SearchResponse:
     """One page of hits with highlights (and facets when asked); QueryError for a bad request."""
     if params.page < 1 or not 1 <= params.per_page <= MAX_PER_PAGE:
         raise QueryError(f"pages start at 1 and hold 1 to {MAX_PER_PAGE} hits")
+    _check_text("the query", params.query)
     filters, ranges = params.filters()
     index = services.open_index()
     try:

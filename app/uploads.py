@@ -227,6 +227,16 @@ def retry_input(services: Services, input_id: str, enqueue: Enqueue) -> InputFil
         raise InputNotFound(f"input {input_id} does not exist", stage="retry")
     if old.outcome != "quarantined":
         raise InvalidChange(f"input {input_id} is {old.outcome}: only a quarantined input can be retried", stage="retry")
+    # Once: a second click would archive the file again as a duplicate of the first retry's card.
+    # A retry that was quarantined in turn is retried itself (the ledger shows it, not this one).
+    retries = catalog.inputs_with_path_ending(_retry_path("", old))
+    if retries:
+        last = retries[-1]
+        raise InvalidChange(
+            f"input {input_id} was retried already, as input {last.id} ({last.outcome})"
+            + ("; retry that one" if last.outcome == "quarantined" else ""),
+            stage="retry",
+        )
     root = catalog.batch_hotfolder(old.batch_id)
     replacement = quarantined_file(services, old)
     if replacement is not None:
@@ -238,10 +248,15 @@ def retry_input(services: Services, input_id: str, enqueue: Enqueue) -> InputFil
         raise InvalidChange(f"the stored copy of {old.name} is missing: drop the file again", stage="retry")
     source = root if root.startswith(RETRY_PREFIX) else RETRY_PREFIX + root
     batch_id = catalog.open_batch(source, batch_name(services))
-    row = _record(services, batch_id, f"{source}/{old.id}/{old.name}", old.name, ref)
+    row = _record(services, batch_id, _retry_path(source, old), old.name, ref)
     if row.outcome == "pending":
         enqueue(row.id)
     return row
+
+
+def _retry_path(source: str, old: InputFileRow) -> str:
+    """A retry's ledger path: its source, then the retried input's id (unique) and name."""
+    return f"{source}/{old.id}/{old.name}"
 
 
 def quarantined_file(services: Services, row: InputFileRow) -> Path | None:

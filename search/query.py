@@ -75,7 +75,10 @@ MAX_PHRASE_VARIANTS = 16
 
 
 class QueryError(PermanentError):
-    """The query cannot mean what the clerk wants (a date range that is not a date)."""
+    """The search cannot be run as asked.
+
+    A date range that is not a date, a page past the window, text in another encoding: the
+    message says which and what to write instead."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ class IntakeLedger(Protocol):
 
     def get_input(self, input_id: str) -> InputFileRow | None: ...
 
+    def inputs_with_path_ending(self, suffix: str) -> list[InputFileRow]: ...
+
     def set_stage(self, input_id: str, stage: str) -> InputFileRow: ...
 
     def mark_duplicate(
@@ -204,6 +206,13 @@ class SqlIntake(CatalogBase):
             row = conn.execute(input_select().where(input_files.c.id == input_id))
             found = row.mappings().one_or_none()
         return None if found is None else input_row(found)
+
+    def inputs_with_path_ending(self, suffix: str) -> list[InputFileRow]:
+        """Every input whose path ends with ``suffix`` (taken literally), oldest first."""
+        with self._read() as conn:
+            query = input_select().where(input_files.c.path.endswith(suffix, autoescape=True))
+            found = conn.execute(query.order_by(input_files.c.created_at, input_files.c.id)).mappings()
+            return [input_row(m) for m in found]
 
     def set_stage(self, input_id: str, stage: str) -> InputFileRow:
         """Note the stage a pending input has reached; inputs with an outcome keep theirs."""

@@ -137,6 +137,11 @@ def test_a_correction_of_an_unknown_kind_is_a_422_and_changes_nothing(make_api: 
         extra = clerk.patch(f"/api/v1/cards/{quote(number)}", json={"registration_number": "X"},
                             headers={"If-Match": before.headers["ETag"]})  # fmt: skip
         assert extra.status_code == 422
+        # the kind among the fields: refused, where it used to be a 200 that changed nothing
+        as_field = clerk.patch(f"/api/v1/cards/{quote(number)}", json={"fields": {"kind": "lease_contract"}},
+                               headers={"If-Match": before.headers["ETag"]})  # fmt: skip
+        assert as_field.status_code == 422 and '"kind"' in as_field.json()["detail"]
+        assert _card(clerk, number).json() == before.json()
 
 
 def test_accepting_a_card_marks_it_verified(make_api: MakeApi) -> None:

@@ -84,6 +84,7 @@ def test_a_malformed_query_is_a_422_problem_naming_the_parameter(api: Running, p
         ("/api/v1/batches", {"after": "garbage"}),
         ("/api/v1/cards", {"cursor": "garbage"}),
         ("/api/v1/changes", {"after": "abc"}),
+        ("/api/v1/changes", {"after": str(2**63)}),  # past the database's 64-bit integers
     ],
 )
 def test_a_cursor_not_handed_out_is_a_400_problem(api: Running, path: str, params: dict[str, str]) -> None:
@@ -94,6 +95,37 @@ def test_a_cursor_not_handed_out_is_a_400_problem(api: Running, path: str, param
 def test_a_search_with_an_unreadable_date_range_is_a_400_problem(api: Running) -> None:
     with api.client("read") as client:
         _problem(client.get("/api/v1/search", params={"q": "registered:2026-13..x"}), 400, "rejected")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/search", {"q": "договор", "from": "2026-03-01", "to": "2026-01-01"}),
+        ("/api/v1/cards", {"registered_from": "2026-03-01", "registered_to": "2026-01-01"}),
+    ],
+)
+def test_a_date_range_given_as_parameters_that_ends_before_it_starts_is_a_400_problem(
+    api: Running, path: str, params: dict[str, str]
+) -> None:
+    """As the same range in the query language is («registered:2026-03-01..2026-01-01»)."""
+    with api.client("read") as client:
+        body = _problem(client.get(path, params=params), 400, "rejected")
+    assert "ends before it starts" in str(body["detail"])
+
+
+def test_a_query_in_another_encoding_is_a_400_problem_not_every_card(api: Running) -> None:
+    """«договор» in Windows-1251: its bytes decode to U+FFFD, which analysis drops; searched,
+    the query would have been empty and listed the whole archive."""
+    with api.client("read") as client:
+        body = _problem(client.get("/api/v1/search?q=%E4%EE%E3%EE%E2%EE%F0"), 400, "rejected")
+        assert "UTF-8" in str(body["detail"])
+        assert client.get("/api/v1/search", params={"q": "договор"}).status_code == 200
+
+
+def test_a_paging_error_is_not_titled_as_a_date_error(api: Running) -> None:
+    with api.client("read") as client:
+        body = _problem(client.get("/api/v1/search", params={"page": "101", "per_page": "100"}), 400, "rejected")
+    assert "date" not in str(body["title"]) and "10000" in str(body["detail"]).replace(",", "")
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ def test_an_upload_over_the_limit_is_a_413_and_stores_nothing(make_api: MakeApi,
         before = _counts(client)
         declared = client.post("/api/v1/uploads", files=[("files", ("big.png", big, "image/png"))])
         assert declared.status_code == 413 and declared.json()["code"] == "upload-too-large"
+        assert f"limit of {MiB} bytes" in declared.json()["detail"]
 
         def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while it streams
             yield b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.png\"\r\n\r\n"
@@ -76,6 +77,7 @@ def test_an_upload_over_the_limit_is_a_413_and_stores_nothing(make_api: MakeApi,
         streamed = client.post("/api/v1/uploads", content=chunks(),
                                headers={"Content-Type": "multipart/form-data; boundary=b"})  # fmt: skip
         assert streamed.status_code == 413, streamed.text
+        assert f"limit of {MiB} bytes" in streamed.json()["detail"]  # the files' limit, not with the framing
         assert _counts(client) == before
     assert not any((api.archive.data_dir / "work" / "uploads").glob("*/*"))
 

@@ -205,6 +205,23 @@ def test_a_retry_that_fails_again_can_be_retried_with_a_replacement(make_rig: Ma
     assert third.outcome == "archived", "the replacement for the first input was not found through the retry"
 
 
+def test_an_input_is_retried_once_a_second_click_is_refused(make_rig: MakeRig) -> None:
+    """A double click on «retry» would archive the file twice (the second a duplicate of the
+    first's card); once its retry was quarantined too, that retry is the one to retry."""
+    rig = make_rig({"bad": PageScript("never", fail="unreadable")})
+    old_id, _ = _quarantined(rig)
+    sent: list[str] = []
+    first = retry_input(rig.services, old_id, sent.append)
+    with pytest.raises(InvalidChange, match=f"retried already, as input {first.id} \\(pending\\)$"):
+        retry_input(rig.services, old_id, sent.append)
+    assert sent == [first.id]
+    assert pipeline.process_input(first.id, rig.services).outcome == "quarantined"
+    with pytest.raises(InvalidChange, match=f"as input {first.id} \\(quarantined\\); retry that one"):
+        retry_input(rig.services, old_id, sent.append)
+    second = retry_input(rig.services, first.id, sent.append)
+    assert sent == [first.id, second.id] and second.id not in (old_id, first.id)
+
+
 def test_without_a_file_in_quarantine_the_stored_original_is_retried(make_rig: MakeRig) -> None:
     broken = make_rig({"bad": PageScript("never", fail="unreadable")})
     old_id, moved = _quarantined(broken)

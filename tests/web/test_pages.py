@@ -235,3 +235,32 @@ def test_a_search_with_a_word_no_card_has_names_it_and_shows_the_rest(site: Site
         assert "Ни одна карточка не содержит вертолета; показаны результаты по остальным словам" in page
         lease = site.card("lease").card
         assert f'href="/ui/cards/{lease.id}' in page
+
+
+def test_a_card_found_by_its_heading_marks_it_and_counts_it(site: Site) -> None:
+    """A card found by its registration number, title or correspondent: the heading shows the
+    match marked and the count includes it (it said «0 places match» before)."""
+    lease = site.card("lease").card
+    query = f'"{lease.registration_number}"'
+    with site.client("clerk") as clerk:
+        found = clerk.get("/ui/search", params={"q": query}).text
+        assert f'href="/ui/cards/{lease.id}' in found
+        card = clerk.get(f"/ui/cards/{lease.id}", params={"q": query}).text
+    start = card.index('<header class="card-head">')
+    head = card[start : card.index("</header>", start)]
+    assert "<h1><mark>" in head
+    count = re.search(r"На карточке (\d+) совпадени", card)
+    assert count is not None and int(count.group(1)) >= 1
+
+
+@pytest.mark.parametrize("version", ["³", "", "1" * 40, "-1"])
+def test_a_review_form_with_a_version_that_is_not_a_number_is_a_422_page(site: Site, version: str) -> None:
+    """«³» passes str.isdigit() but not int(): it was a 500."""
+    lease = site.card("lease").card
+    with site.client("clerk") as clerk:
+        page = clerk.get(f"/ui/cards/{lease.id}")
+        form = {"csrf_token": form_token(page.text), "version": version, "action": "accept"}
+        answer = clerk.post(f"/ui/cards/{lease.id}/review", data=form)
+    assert answer.status_code == 422 and "open the card again" in answer.text
+    after = site.services.catalog.get_card(lease.id)
+    assert after is not None and after.card.version == lease.version

@@ -16,7 +16,7 @@ from app import review
 from app.services import Services
 from archive.model import AttachmentRow, AuditRow, CardRow, CardView, ExtractedField, OrganisationRow, PageRow
 from classify.organisations import org_key
-from workers.web.marks import Box, PageLayout, QueryWords, field_box, hit_boxes, marked_text, page_layout
+from workers.web.marks import Box, PageLayout, QueryWords, field_box, hit_boxes, marked_and_count, marked_text, page_layout
 
 __all__ = ["IMAGE_WIDTHS", "ITEM_COLUMNS", "CardPage", "FieldView", "HistoryEntry", "LineItemView", "PageView", "card_page", "line_items", "organisation_choices"]
 
@@ -63,6 +63,8 @@ class FieldView:
     anchor: str | None
 
 
+#: The card's own fields shown in the page's heading that a search looks in.
+HEAD_FIELDS = ("registration_number", "title", "correspondent", "doc_number")
 #: The columns of a line item, in the order the table shows them (classify/lineitems.py).
 ITEM_COLUMNS = ("name", "quantity", "unit", "price", "amount", "vat_rate", "vat", "total")
 _ITEM_FIELD = re.compile(r"items\.(\d+)\.(\w+)")
@@ -96,7 +98,10 @@ class CardPage:
     items: list[LineItemView]
     attachments: list[AttachmentRow]
     history: list[HistoryEntry]
-    #: the search's words found on the card (0: none, or no search)
+    #: the heading's registration number, title, correspondent and document number, the
+    #: search's words marked
+    head: dict[str, Markup]
+    #: the search's words found on the card, its pages and its heading (0: none, or no search)
     hit_count: int
     #: the item table's columns, in order
     item_columns: tuple[str, ...] = ITEM_COLUMNS
@@ -108,6 +113,13 @@ def card_page(services: Services, view: CardView, query: str) -> CardPage:
     fields, boxes = _fields(view, layouts)
     pages = [_page(page, layouts.get(page.number), words, boxes.get(page.number, [])) for page in view.pages]
     kind = review.kinds(services).get(view.card.kind)
+    head: dict[str, Markup] = {}
+    head_hits = 0
+    for name in HEAD_FIELDS:  # a card is found by these too (search/highlight.py)
+        value = getattr(view.card, name)
+        if value:
+            head[name], count = marked_and_count(str(value), words)
+            head_hits += count
     return CardPage(
         view=view,
         kind_title=kind.title if kind else view.card.kind,
@@ -116,7 +128,8 @@ def card_page(services: Services, view: CardView, query: str) -> CardPage:
         items=line_items(view.card.fields),
         attachments=sorted(view.attachments, key=lambda a: (a.role != "original", a.role != "pdf", a.page or 0, a.role)),
         history=[HistoryEntry(row, _changes(row)) for row in reversed(view.history)],
-        hit_count=sum(len(p.hits) for p in pages),
+        head=head,
+        hit_count=head_hits + sum(len(p.hits) for p in pages),
     )
 
 

@@ -71,8 +71,13 @@ class QueryWords:
 
 def marked_text(text: str, words: QueryWords) -> Markup:
     """``text`` escaped, with the words of the query in ``<mark>``."""
+    return marked_and_count(text, words)[0]
+
+
+def marked_and_count(text: str, words: QueryWords) -> tuple[Markup, int]:
+    """``marked_text`` and how many words it marked."""
     if not words:
-        return escape(text)
+        return escape(text), 0
     found = list(tokens(text))
     marked = words.matches([t.folded for t in found])
     out: list[str] = []
@@ -82,7 +87,7 @@ def marked_text(text: str, words: QueryWords) -> Markup:
         out += [escape(text[pos : token.start]), Markup("<mark>"), escape(text[token.start : token.end]), Markup("</mark>")]
         pos = token.end
     out.append(escape(text[pos:]))
-    return Markup("").join(out)
+    return Markup("").join(out), len(marked)
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,9 @@ REQUEST_BODY = {
 }  # fmt: skip
 
 
-def limited(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises UploadTooLarge once the body passes ``limit`` bytes."""
+def limited(receive: Receive, limit: int, slack: int = 0) -> Receive:
+    """``receive`` that raises UploadTooLarge once the body passes ``limit`` + ``slack`` bytes
+    (the multipart framing around the files); the message names ``limit``, the files' limit."""
     seen = 0
 
     async def counting() -> Message:
@@ -63,7 +64,7 @@ def limited(receive: Receive, limit: int) -> Receive:
         message = await receive()
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
-            if seen > limit:
+            if seen > limit + slack:
                 raise uploads.UploadTooLarge(f"the upload is larger than the limit of {limit} bytes", limit=limit)
         return message
 
@@ -77,10 +78,10 @@ def limited(receive: Receive, limit: int) -> Receive:
 async def post_upload(request: Request, services: ServicesDep, _: Ingester) -> dict[str, Any]:
     max_bytes = services.settings.http_max_upload_mb * 1024 * 1024
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + FRAMING_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > max_bytes + FRAMING_BYTES:
         raise uploads.UploadTooLarge(f"the upload ({declared} bytes) is larger than the limit of {max_bytes} bytes",
                                      limit=max_bytes)  # fmt: skip
-    body = Request(request.scope, limited(request.receive, max_bytes + FRAMING_BYTES))
+    body = Request(request.scope, limited(request.receive, max_bytes, FRAMING_BYTES))
     async with body.form(max_files=MAX_FILES, max_fields=10) as form:
         parts = [(p.filename or "", p.file) for p in form.getlist("files") if isinstance(p, UploadFile)]
         profile = form.get("profile")

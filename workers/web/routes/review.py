@@ -86,7 +86,8 @@ def review_card(request: Request, card: CardId, posted: ReviewForm) -> Response:
     current = records.get_card(services, card).card
     reviewing = posted.get("review") == "1"
     version = posted.get("version")
-    if not version.isdigit():
+    # ASCII digits only («³».isdigit() is true, int() refuses it), and no more than a version can be.
+    if not (version.isascii() and version.isdigit()) or len(version) > 18:
         raise InvalidChange("the form names no version of the card: open the card again")
     actor = posted.viewer.principal.actor
     try:
