@@ -11,6 +11,7 @@ there is room, archives them.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,6 +22,7 @@ from app import pipeline
 from app.indexing import update_index
 from app.services import Services
 from archive.model import InputFileRow
+from ingest.batches import is_text_name
 from ingest.errors import DiskFull, TransientError, is_disk_full
 
 __all__ = ["ATTEMPTS", "IngestReport", "ingest_paths", "process_with_retries"]
@@ -42,12 +44,17 @@ class IngestReport:
     #: files that could not even be recorded (no room for their copy, a busy catalog), with the
     #: reason: they were left where they are and count as pending (the next run takes them)
     unrecorded: list[tuple[Path, str]] = field(default_factory=list)
+    #: paths that are not files to archive (no such file, a name that is not UTF-8), with the
+    #: reason: nothing was recorded for them, and no later run would do better
+    refused: list[tuple[Path, str]] = field(default_factory=list)
 
     @property
     def totals(self) -> dict[str, int]:
         counts: Counter[str] = Counter(r.outcome for r in self.files)
         if self.unrecorded:
             counts["pending"] += len(self.unrecorded)
+        if self.refused:
+            counts["refused"] += len(self.refused)
         return dict(counts)
 
 
@@ -66,7 +73,9 @@ def ingest_paths(
     ``DiskFull`` the files not started yet are left pending without being tried.
     """
     pending: list[str] = []
-    rows, unrecorded = _record_all(services, paths, pending.append)
+    refused = _refusals(paths)
+    rows, unrecorded, inside = _record_all(services, [p for p in paths if not _refusals([p])], pending.append)
+    refused += inside
     on_total(len(rows) + len(unrecorded), len(rows) - len(pending))
     problems = [problem for _, problem in unrecorded]
     full: list[DiskFull] = []
@@ -82,7 +91,28 @@ def ingest_paths(
     if index_problem:
         problems.append(index_problem)
     final = [_current(services, i) or r for i, r in rows.items()]
-    return IngestReport(final, problems, unrecorded)
+    return IngestReport(final, problems, unrecorded, refused)
+
+
+NOT_TEXT = "the name is not UTF-8 text (written in another code page?): rename the file"
+
+
+def _refusals(paths: Sequence[Path]) -> list[tuple[Path, str]]:
+    """The arguments that are not files or folders to archive, with the reason."""
+    out = []
+    for path in paths:
+        if not is_text_name(path):
+            out.append((path, NOT_TEXT))
+        elif path.is_symlink() and not path.exists():
+            out.append((path, "a symbolic link to nothing"))
+        elif not path.exists():
+            out.append((path, "no such file or folder"))
+    return out
+
+
+def shown(path: Path) -> str:
+    """``path`` as a line of text can hold it: bytes that are not UTF-8 as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _update_index(services: Services) -> str | None:
@@ -103,12 +133,16 @@ def _update_index(services: Services) -> str | None:
 
 def _record_all(
     services: Services, paths: Sequence[Path], enqueue: Callable[[str], object]
-) -> tuple[dict[str, InputFileRow], list[tuple[Path, str]]]:
-    """Record every file as a batch input (storing its copy); the rows, and the files that could
-    not be recorded with their problem line (a transient failure: they stay where they are)."""
+) -> tuple[dict[str, InputFileRow], list[tuple[Path, str]], list[tuple[Path, str]]]:
+    """Record every file as a batch input (storing its copy); the rows, the files that could
+    not be recorded with their problem line (a transient failure: they stay where they are),
+    and the files inside folders whose names are not UTF-8 (refused; the others go on)."""
     rows: dict[str, InputFileRow] = {}
     unrecorded: list[tuple[Path, str]] = []
-    for root, files in pipeline.files_of(paths):
+    refused: list[tuple[Path, str]] = []
+    for root, all_files in pipeline.files_of(paths):
+        files = [f for f in all_files if is_text_name(f)]
+        refused += [(f, NOT_TEXT) for f in all_files if not is_text_name(f)]
         try:
             batch_id = services.catalog.open_batch(f"{pipeline.CLI_PREFIX}{root.resolve()}", root.name)
         except TransientError as e:
@@ -122,7 +156,7 @@ def _record_all(
                 unrecorded.append((path, f"{path}: {e}"))
                 continue
             rows[row.id] = row
-    return rows, unrecorded
+    return rows, unrecorded, refused
 
 
 def _current(services: Services, input_id: str) -> InputFileRow | None:

@@ -89,7 +89,7 @@ def _record(path: Path, batch_id: str, services: Services) -> InputFileRow:
     try:
         st = path.lstat()
     except FileNotFoundError as e:
-        raise TransientError(f"{path} disappeared before it could be read", stage="ingest") from e
+        raise TransientError("the file disappeared before it could be read", stage="ingest") from e
     if not stat.S_ISREG(st.st_mode):
         # A symlink, FIFO or socket: never followed or opened (opening a FIFO blocks forever).
         what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"

@@ -6,6 +6,7 @@ watcher re-exports :func:`is_ignored`.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -32,6 +33,8 @@ _SYSTEM_NAMES = frozenset(
     )
 )
 _DIGITS = re.compile(r"(\d+)")
+
+log = logging.getLogger(__name__)
 
 NaturalKey = tuple[str | int, ...]
 
@@ -139,3 +142,49 @@ def list_batch_files(folder: Path, profile: HotFolderProfile | None = None) -> l
     """
     files = _walk_files(folder, profile)
     return sorted(files, key=lambda p: path_key(p.relative_to(folder)))
+
+
+# --- names that are not text -------------------------------------------------------------------
+
+
+def is_text_name(path: Path) -> bool:
+    """Whether the path is valid UTF-8. A name written in another code page (a Windows PC saving
+    to a share mounted without the right charset) reaches Python with its stray bytes as lone
+    surrogates, which no database, JSON or log line can hold."""
+    try:
+        os.fspath(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def text_name(name: str) -> str:
+    """A UTF-8 name for one that is not: its bytes read as Windows-1251 (what such a PC writes
+    for Russian and Kazakh names; «\\xcf\\xf0\\xe8» → «При»), a byte that stands for nothing as «_»."""
+    return os.fsencode(name).decode("cp1251", errors="replace").replace("\ufffd", "_")
+
+
+def rename_to_text(path: Path, root: Path) -> Path | None:
+    """Rename the first part of ``path`` below ``root`` whose name is not UTF-8 to its
+    ``text_name`` (« (1)», « (2)»… where that is taken; nothing is overwritten); the new path
+    of that part, or None when every part is text or the rename failed (it is logged)."""
+    current = root
+    for part in path.relative_to(root).parts:
+        current = current / part
+        if is_text_name(Path(part)):
+            continue
+        stem, dot, suffix = text_name(part).rpartition(".")
+        if not stem or (current.is_dir() and not current.is_symlink()):
+            stem, dot, suffix = text_name(part), "", ""
+        target, number = current.with_name(f"{stem}{dot}{suffix}"), 0
+        while os.path.lexists(target):
+            number += 1
+            target = current.with_name(f"{stem} ({number}){dot}{suffix}")
+        try:
+            os.rename(current, target)
+        except OSError as e:
+            log.warning("cannot rename %s (its name is not UTF-8): %s", os.fsencode(current), e)
+            return None
+        log.warning("renamed %s to %s: the name was not UTF-8 (read as Windows-1251)", os.fsencode(current), target)
+        return target
+    return None

@@ -53,7 +53,15 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
-from ingest.batches import has_marker, is_ignored, is_ignored_below, list_batch_files, natural_key
+from ingest.batches import (
+    has_marker,
+    is_ignored,
+    is_ignored_below,
+    is_text_name,
+    list_batch_files,
+    natural_key,
+    rename_to_text,
+)
 from ingest.errors import ConfigurationError
 from ingest.profile import HotFolderProfile
 from ingest.stability import Signature, StabilityTracker, file_signature
@@ -388,6 +396,8 @@ class HotFolderWatcher:
         for batch_root, tracked in sorted(self._groups(folder).items(), key=lambda kv: natural_key(kv[0].name)):
             if not all(path in stable for path in tracked):
                 continue
+            if self._renamed_to_text(folder, tracked):
+                continue  # offered under the new names, once their events have settled
             if tracked == [batch_root]:
                 candidate = self._loose_candidate(folder, batch_root)
             else:
@@ -398,6 +408,27 @@ class HotFolderWatcher:
                     folder.offered[path] = self._tracked_signature(folder, path)
             self._drop_offered_from_tracker(folder, tracked)
         return candidates
+
+    @staticmethod
+    def _renamed_to_text(folder: _Folder, tracked: list[Path]) -> bool:
+        """Rename the files and folders among ``tracked`` whose names are not UTF-8 (nothing
+        after this could record them: they were offered again and failed on every rescan);
+        whether any was renamed. A name that cannot be renamed is left, and logged."""
+        bad = [path for path in tracked if not is_text_name(path)]
+        if not bad:
+            return False
+        for path in tracked:
+            folder.tracker.forget(path)
+        # One at a time: renaming a folder moves the other bad paths inside it (the next tick
+        # sees them under its new name).
+        new = rename_to_text(bad[0], folder.root)
+        if new is None:
+            return True  # logged; the next rescan tries again
+        if new.is_dir():
+            folder.dirty.add(new)
+        else:
+            folder.tracker.observe(new)
+        return True
 
     @staticmethod
     def _tracked_signature(folder: _Folder, path: Path) -> Signature:

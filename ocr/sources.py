@@ -83,23 +83,34 @@ def _image_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
         number = 0
         while True:
             number += 1
-            try:
-                with warnings.catch_warnings():
-                    # Pillow warns (rather than fails) on some damaged TIFF directories; the
-                    # decode below fails properly if the page is really unreadable.
-                    warnings.simplefilter("ignore")
-                    if number > 1:
-                        img.seek(number - 1)
-                    page = _frame_page(img, number, cfg)
-            except EOFError:
-                return  # no more frames
-            except DECODE_ERRORS as e:
-                if number == 1:
-                    raise UnsupportedInput(f"image cannot be decoded ({_short(e)}): the file is damaged or truncated", stage="ocr") from e
-                # A truncated multi-page TIFF: the pages read so far stand, the rest is one error.
-                yield SourcePage(number=number, error=f"page cannot be decoded ({_short(e)}): the file is truncated or damaged")
+            page, more = _next_frame(img, number, cfg)
+            if page is not None:
+                yield page
+            if not more:
                 return
-            yield page
+
+
+def _next_frame(img: Image.Image, number: int, cfg: OcrConfig) -> tuple[SourcePage | None, bool]:
+    """Page ``number`` of an image file, and whether pages may follow it. A page whose pixels
+    cannot be decoded is an error page and the file goes on (a multi-page TIFF with one bad
+    strip); a page whose directory cannot be read ends the file (a truncated TIFF)."""
+    with warnings.catch_warnings():
+        # Pillow warns (rather than fails) on some damaged TIFF directories; the decode below
+        # fails properly if the page is really unreadable.
+        warnings.simplefilter("ignore")
+        if number > 1:
+            try:
+                img.seek(number - 1)
+            except EOFError:
+                return None, False  # no more frames
+            except DECODE_ERRORS as e:
+                return SourcePage(number=number, error=f"page cannot be read ({_short(e)}): the file is truncated"), False
+        try:
+            return _frame_page(img, number, cfg), True
+        except DECODE_ERRORS as e:
+            if number == 1:
+                raise UnsupportedInput(f"image cannot be decoded ({_short(e)}): the file is damaged or truncated", stage="ocr") from e
+            return SourcePage(number=number, error=f"page cannot be decoded ({_short(e)}): the page is damaged"), True
 
 
 def _frame_page(frame: Image.Image, number: int, cfg: OcrConfig) -> SourcePage:

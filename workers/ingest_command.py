@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from app.intake import IngestReport, ingest_paths
+from app.intake import IngestReport, ingest_paths, shown
 from app.records import ledger_entry
 from app.services import Services
 from app.settings import Settings
@@ -47,6 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             report = ingest_paths(services, args.paths, on_total=on_total, on_file=on_file)
             for _, problem in report.unrecorded:
                 bar.write(f"kartoteka: {problem}", file=sys.stderr)
+            for path, reason in report.refused:
+                bar.write(f"kartoteka: {shown(path)}: {reason}", file=sys.stderr)
     finally:
         services.close()
     for problem in report.problems:
@@ -56,7 +58,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     totals = report.totals
     if totals.get("pending"):
         return ExitCode.TRY_AGAIN
-    return ExitCode.BAD_INPUT if totals.get("quarantined") else ExitCode.OK
+    return ExitCode.BAD_INPUT if totals.get("quarantined") or totals.get("refused") else ExitCode.OK
+
+
+def _unrecorded_entry(path: Path, outcome: str, reason: str) -> dict[str, object]:
+    """A ledger entry (the keys of ``ledger_entry``) for a path with no ledger row."""
+    return {"input": None, "path": shown(path), "sha256": None, "batch": None, "outcome": outcome,
+            "card": None, "registration_number": None, "reason": reason, "stage": "ingest"}  # fmt: skip
 
 
 def _print_outcomes(report: IngestReport, *, as_json: bool) -> None:
@@ -64,11 +72,14 @@ def _print_outcomes(report: IngestReport, *, as_json: bool) -> None:
     totals = report.totals
     if as_json:
         files = [ledger_entry(r) for r in report.files]
-        files += [{"path": str(path), "outcome": "pending", "reason": problem} for path, problem in report.unrecorded]
+        files += [_unrecorded_entry(path, "pending", problem) for path, problem in report.unrecorded]
+        files += [_unrecorded_entry(path, "refused", reason) for path, reason in report.refused]
         print_json({"files": files, "totals": totals})
         return
     for r in report.files:
         print(f"{r.outcome:12} {r.card_number or '-':16} {r.path}" + (f"  ({r.reason})" if r.reason else ""))
     for path, _ in report.unrecorded:
         print(f"{'pending':12} {'-':16} {path}  (not recorded yet)")
+    for path, reason in report.refused:
+        print(f"{'refused':12} {'-':16} {shown(path)}  ({reason})")
     print(", ".join(f"{n} {k}" for k, n in sorted(totals.items())), file=sys.stderr)

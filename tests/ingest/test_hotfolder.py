@@ -266,3 +266,25 @@ def test_needs_polling_follows_symlinks_to_the_share(tmp_path: Path) -> None:
 
 def test_needs_polling_is_false_without_a_mount_table(tmp_path: Path) -> None:
     assert not needs_polling(tmp_path, mounts_file=tmp_path / "no-such-file")
+
+
+def test_names_that_are_not_utf8_are_renamed_then_offered(tmp_path: Path) -> None:
+    """A Windows PC saving to a share mounted with another charset writes «При.pdf» in
+    Windows-1251; nothing could record such a name (it was offered and failed on every rescan).
+    It is renamed, read as Windows-1251, and offered under the new name; a name taken is not
+    overwritten; a batch folder is renamed the same way, with the files in it."""
+    hot = tmp_path / "hot"
+    h = Harness(hot, rescan_seconds=1.0)
+    loose = write(hot / os.fsdecode(b"\xcf\xf0\xe8.pdf"), b"scan")
+    taken = write(hot / "Счёт.pdf", b"another")
+    clash = write(hot / os.fsdecode(b"\xd1\xf7\xb8\xf2.pdf"), b"third")  # «Счёт» in Windows-1251
+    folder = hot / os.fsdecode(b"\xcf\xe0\xea\xe5\xf2")  # «Пакет»
+    inner = write(folder / os.fsdecode(b"\xeb\xe8\xf1\xf21.png"), b"page")  # «лист1»
+    offered: list[Candidate] = []
+    for step in range(40):
+        offered += h.tick_at(step * 0.5)
+    names = sorted(p.relative_to(hot).as_posix() for c in offered for p in c.files)
+    assert names == ["Пакет/лист1.png", "При.pdf", "Счёт (1).pdf", "Счёт.pdf"]
+    assert not any(p.exists() for p in (loose, clash, inner)) and taken.read_bytes() == b"another"
+    assert (hot / "Счёт (1).pdf").read_bytes() == b"third"
+    assert all(c.batch_name.isprintable() for c in offered)

@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import pikepdf
+from PIL import Image
 import pytest
 
 from ingest.errors import UnsupportedInput
@@ -182,6 +183,24 @@ def test_truncated_multipage_tiff_keeps_the_pages_before_the_damage(engine, tmp_
     bad = [p for p in result.pages if p.error]
     assert bad, "the damage must be reported"
     assert all("PURCHASE" in p.text for p in good)
+
+
+def test_a_damaged_page_inside_a_multipage_tiff_fails_alone(tmp_path: Path) -> None:
+    """One page's pixels overwritten (its directory intact): that page is an error and the
+    pages after it are still read (they were dropped as if the file ended there)."""
+    tif = P.save_tiff([P.render_page(P.TEXTS[k], dpi=150) for k in ("eng", "rus", "eng")], tmp_path / "three.tif", dpi=150)
+    with Image.open(tif) as img:
+        img.seek(1)
+        offsets, counts = img.tag_v2[273], img.tag_v2[279]  # StripOffsets, StripByteCounts
+    data = bytearray(tif.read_bytes())
+    for offset, count in zip(offsets, counts, strict=True):
+        data[offset : offset + count] = bytes((i * 131 + 7) % 256 for i in range(count))
+    damaged = tmp_path / "damaged.tif"
+    damaged.write_bytes(bytes(data))
+    pages = list(open_pages(damaged, OcrConfig())[1])
+    assert [p.number for p in pages] == [1, 2, 3]
+    assert pages[0].image is not None and pages[2].image is not None
+    assert pages[1].image is None and "damaged" in (pages[1].error or "")
 
 
 @pytest.mark.tesseract
