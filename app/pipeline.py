@@ -531,7 +531,7 @@ def _close_batch_if_done(row: InputFileRow, services: Services) -> None:
     profile = services.profile_for(root)
     if profile.quarantine is not None and not root.startswith(NOT_IN_A_HOT_FOLDER):
         name = batch_folder_name(Path(row.path), Path(root)) or Path(row.path).name
-        write_batch_ledger_json(profile.quarantine, name, [ledger_entry(r) for r in rows])
+        write_batch_ledger_json(profile.quarantine, name, [ledger_entry(r) for r in rows], batch_id=row.batch_id)
     catalog.close_batch(row.batch_id)
 
 

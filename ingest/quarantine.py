@@ -8,6 +8,10 @@ Layout::
             scan.pdf                    the original, byte for byte
             scan.pdf.reason.txt         what failed, when, at which stage, what to do
             scan (1).pdf                a second file of the same name: never overwritten
+        scan.pdf (1).ledger.json        a later batch of the same name
+
+A name too long to take ``.reason.txt`` (or a number) within the filesystem's 255 bytes is
+shortened, its extension kept: «дддд….pdf».
 
 The reason file is written before the original is moved, so a quarantined file always has one.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import json
 import logging
 import os
@@ -46,7 +51,29 @@ def quarantine_folder(quarantine_dir: Path, batch: str | None = None) -> Path:
     return quarantine_dir / _safe_name(batch) if batch else quarantine_dir
 
 
+#: The longest file name (in bytes) Linux filesystems take.
+NAME_MAX = 255
+#: Bytes a name may need beyond itself: its reason note's suffix and a numeric suffix.
+_ROOM = len(REASON_SUFFIX.encode()) + len(" (99999)")
+
+
+def _fitted(name: str, room: int = _ROOM) -> str:
+    """``name`` with its stem shortened (at a character boundary, the extension kept) so that
+    ``room`` more bytes still make a name the filesystem takes; short names are unchanged.
+    A file dropped under a name of 250 bytes is legal, its ``.reason.txt`` beside it is not."""
+    limit = NAME_MAX - room
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    if not stem or len(suffix.encode()) > 16:  # no extension, or not one
+        stem, dot, suffix = name, "", ""
+    keep = limit - len(f"{dot}{suffix}".encode()) - len("…".encode())
+    short = stem.encode()[:keep].decode("utf-8", errors="ignore")
+    return f"{short}…{dot}{suffix}"
+
+
 def _candidate_names(name: str) -> Iterator[str]:
+    name = _fitted(name)
     yield name
     stem, dot, suffix = name.rpartition(".")
     if not stem:  # no extension, or a leading dot only
@@ -91,7 +118,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a flushed temporary file and a rename."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A short hidden name (the watcher ignores it): the target's own name may be near NAME_MAX.
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".kartoteka-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -128,7 +156,10 @@ def reason_text(
 
 
 def _move_across_filesystems(source: Path, target: Path) -> None:
-    temp = target.with_name(f".{target.name}.moving")
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=".kartoteka-", suffix=".moving")
+    os.close(fd)
+    temp = Path(name)
+    os.unlink(temp)  # copy2 of a symlink makes a link: the name must be free
     shutil.copy2(source, temp, follow_symlinks=False)
     try:
         if not temp.is_symlink():
@@ -204,23 +235,53 @@ def write_batch_ledger_json(
     batch_name: str,
     entries: Sequence[Mapping[str, object]],
     *,
+    batch_id: str | None = None,
     now: datetime | None = None,
 ) -> Path:
     """Write ``<quarantine_dir>/<batch>.ledger.json`` atomically: every file of a batch and its outcome.
 
-    Values that JSON cannot hold (paths, datetimes) are written as strings.
+    A batch name comes back (a scanner that always writes ``scan.pdf``, a daily ``batch1/``):
+    another batch's ledger is never overwritten, the new one is ``<batch> (1).ledger.json``;
+    the same batch (``batch_id``) written again replaces its own. Values that JSON cannot hold
+    (paths, datetimes) are written as strings.
     """
     when = now if now is not None else datetime.now(UTC)
     document = {
         "batch": batch_name,
+        "batch_id": batch_id,
         "written_at": when.astimezone(UTC).isoformat(timespec="seconds"),
         "files": [dict(entry) for entry in entries],
     }
-    target = quarantine_dir / f"{_safe_name(batch_name)}{LEDGER_SUFFIX}"
     data = json.dumps(document, ensure_ascii=False, indent=2, default=str).encode("utf-8") + b"\n"
     try:
         quarantine_dir.mkdir(parents=True, exist_ok=True)
+        target = _ledger_place(quarantine_dir, _safe_name(batch_name), batch_id)
         write_atomic(target, data)
     except OSError as e:
-        raise _wrap(f"write the ledger {target}", e) from e
+        raise _wrap(f"write the ledger of batch {batch_name} in {quarantine_dir}", e) from e
     return target
+
+
+def _ledger_place(folder: Path, name: str, batch_id: str | None) -> Path:
+    """The batch's own ledger file, or a free name reserved for it (O_EXCL, like ``_reserve``)."""
+    stem = _fitted(name, len(LEDGER_SUFFIX.encode()) + len(" (99999)"))
+    for number in itertools.count():
+        target = folder / (f"{stem}{LEDGER_SUFFIX}" if number == 0 else f"{stem} ({number}){LEDGER_SUFFIX}")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if batch_id is None or _ledger_batch(target) == batch_id:
+                return target  # its own: replace it
+            continue  # another batch's (or a place another process just reserved)
+        os.close(fd)
+        return target
+    raise AssertionError("unreachable")  # pragma: no cover - the count is endless
+
+
+def _ledger_batch(path: Path) -> str | None:
+    """The batch id a ledger file was written for (None: none, or not readable as a ledger)."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")).get("batch_id")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None

@@ -129,3 +129,32 @@ def test_rewriting_the_ledger_replaces_it(tmp_path: Path) -> None:
     write_batch_ledger_json(tmp_path, "b", [{"outcome": "pending"}])
     path = write_batch_ledger_json(tmp_path, "b", [{"outcome": "archived"}])
     assert json.loads(path.read_text(encoding="utf-8"))["files"] == [{"outcome": "archived"}]
+
+
+def test_a_name_near_the_filesystem_limit_is_quarantined_with_its_note(tmp_path: Path) -> None:
+    """A 244-byte name is a legal file; its ``.reason.txt`` and the temporary files beside it
+    were not («File name too long»: the input stayed in the hot folder, marked quarantined)."""
+    name = "д" * 120 + ".pdf"
+    assert len(name.encode()) == 244
+    original = drop(tmp_path / "hot", name, b"%PDF-1.4 nope")
+    target = quarantine(original, tmp_path / "q", "not a PDF", "ingest", batch="b")
+    again = quarantine(drop(tmp_path / "hot", name, b"second"), tmp_path / "q", "not a PDF", "ingest", batch="b")
+    assert not original.exists() and target.read_bytes() == b"%PDF-1.4 nope" and again.read_bytes() == b"second"
+    assert target.name.startswith("д" * 100) and target.name.endswith("….pdf") and again.name.endswith("… (1).pdf")
+    for path in (target, again):
+        note = path.with_name(path.name + ".reason.txt")
+        assert note.is_file() and len(note.name.encode()) <= 255
+    assert sorted(p.name for p in (tmp_path / "q" / "b").iterdir() if p.name.startswith(".")) == []
+    ledger = write_batch_ledger_json(tmp_path / "q", name, [{"outcome": "quarantined"}], batch_id="1")
+    assert ledger.is_file() and len(ledger.name.encode()) <= 255
+
+
+def test_a_batch_name_that_comes_back_gets_its_own_ledger(tmp_path: Path) -> None:
+    """A scanner that always writes ``scan.pdf``: the second batch's ledger went over the first's."""
+    first = write_batch_ledger_json(tmp_path, "scan.pdf", [{"outcome": "quarantined"}], batch_id="b1")
+    second = write_batch_ledger_json(tmp_path, "scan.pdf", [{"outcome": "archived"}], batch_id="b2")
+    again = write_batch_ledger_json(tmp_path, "scan.pdf", [{"outcome": "duplicate"}], batch_id="b1")
+    assert first.name == "scan.pdf.ledger.json" and second.name == "scan.pdf (1).ledger.json" and again == first
+    assert json.loads(first.read_text(encoding="utf-8"))["files"] == [{"outcome": "duplicate"}]
+    assert json.loads(second.read_text(encoding="utf-8"))["batch_id"] == "b2"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.pdf (1).ledger.json", "scan.pdf.ledger.json"]
