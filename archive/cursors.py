@@ -58,7 +58,7 @@ def _decode(cursor: str, listing: str, size: int) -> list[str]:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8"))
     except (UnicodeError, binascii.Error, ValueError) as e:
-        raise InvalidCursor(f"{cursor!r} is not a {listing} cursor: {e}") from e
+        raise InvalidCursor(f"{cursor!r} is not a {listing} cursor; page from the first page again") from e
     if (
         not isinstance(data, list)
         or len(data) != size + 1

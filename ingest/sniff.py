@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import stat
 from pathlib import Path
 
 from ingest.errors import UnsupportedInput
@@ -48,6 +49,14 @@ def sniff(path: Path) -> FileType:
         raise UnsupportedInput("is a symbolic link: copy the file itself into the folder", stage="ingest")
     if path.is_dir():
         raise UnsupportedInput("is a directory, not a file", stage="ingest")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as e:
+        raise UnsupportedInput("file disappeared before it could be read", stage="ingest") from e
+    except OSError as e:
+        raise UnsupportedInput(f"cannot be read: {e.strerror or e}", stage="ingest") from e
+    if not stat.S_ISREG(mode):  # opening a FIFO would wait for a writer forever
+        raise UnsupportedInput("is not a regular file (a FIFO, socket or device)", stage="ingest")
     try:
         with path.open("rb") as f:
             head = f.read(1024)

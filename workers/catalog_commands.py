@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from app import records
+from app.records import MAX_PAGE
 from app.services import Services
 from app.settings import Settings
 from app.verifying import verify as run_verify
 from archive.model import OUTCOMES
+from workers.arguments import int_in
 from workers.exitcodes import ExitCode
 from workers.output import print_json
 
@@ -23,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = sub.add_parser("ledger", help="every input file seen and its outcome")
     p.add_argument("--outcome", choices=list(OUTCOMES))
     p.add_argument("--batch", help="only this batch id")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int_in(1, MAX_PAGE), help=f"entries a page (1 to {MAX_PAGE})")
     p.add_argument("--after", metavar="CURSOR", help="continue after this cursor (printed as next_cursor)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=ledger)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 
+from archive.errors import InvalidCursor
 from ingest.errors import ConfigurationError, PermanentError, PipelineError, TransientError
 
 
@@ -21,6 +22,8 @@ class ExitCode(enum.IntEnum):
 
 
 def exit_code_for(error: PipelineError) -> ExitCode:
+    if isinstance(error, InvalidCursor):
+        return ExitCode.USAGE  # a cursor only ever comes from the command line's --after
     if isinstance(error, ConfigurationError):
         return ExitCode.CONFIGURATION
     if isinstance(error, TransientError):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import tempfile
 from pathlib import Path
 
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from ingest.errors import PermanentError
+from ocr.config import OcrConfig
 from ocr.engines import make_engine
 from ocr.model import FileResult, PageResult
 from ocr.run import recognize_files, searchable_pdf, share_cores, workers
@@ -37,10 +40,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for k, v in {"languages": args.lang, "jobs": args.jobs, "dpi": args.dpi, "page_timeout": args.page_timeout}.items()
         if v is not None
     }
-    cfg = settings.ocr.model_copy(update=overrides)
+    try:
+        # Validated (model_copy would not check): «--dpi 0» or «--jobs -1» is a usage error here,
+        # not a traceback, or a run in which every page fails (--page-timeout 0).
+        cfg = OcrConfig.model_validate({**settings.ocr.model_dump(), **overrides})
+    except ValidationError as e:
+        first = e.errors()[0]
+        option = "--" + str(first["loc"][0]).replace("_", "-").replace("languages", "lang")
+        print(f"kartoteka: {option}: {first['msg']}", file=sys.stderr)
+        return ExitCode.USAGE
+    try:
+        targets = _pdf_targets(args.files, args.pdf)
+    except OSError as e:
+        print(f"kartoteka: {args.pdf}: cannot write the PDF there ({e.strerror or e})", file=sys.stderr)
+        return ExitCode.USAGE
     share_cores(workers(cfg))
     engine = make_engine(cfg)
-    targets = _pdf_targets(args.files, args.pdf)
     failures = 0
     results: list[FileResult] = []
     total = sum(count_pages(f) for f in args.files)
@@ -59,9 +74,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             if target is not None and result.error is None:
                 try:
                     searchable_pdf(result, target)
-                except PermanentError as e:
+                except (PermanentError, OSError) as e:  # OSError: the disk filled up, no permission
                     failures += 1
-                    bar.write(f"kartoteka: {result.path}: no PDF written: {e}", file=sys.stderr)
+                    reason = e.strerror or str(e) if isinstance(e, OSError) else str(e)
+                    bar.write(f"kartoteka: {result.path}: no PDF written to {target}: {reason}", file=sys.stderr)
             if args.json:
                 results.append(result)
             else:
@@ -73,9 +89,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _pdf_targets(files: list[Path], out: Path | None) -> dict[str, Path]:
+    """Where each file's PDF goes; OSError, before any page is recognised, when it cannot."""
     if out is None:
         return {}
     if len(files) == 1 and not out.is_dir():
+        if not out.parent.is_dir():
+            raise FileNotFoundError(errno.ENOENT, f"no folder {out.parent}")
         return {str(files[0]): out}
     out.mkdir(parents=True, exist_ok=True)
     return {str(f): out / f"{f.stem}.pdf" for f in files}

@@ -25,6 +25,7 @@ from app.services import Services
 from app.settings import Settings
 from archive.errors import InvalidChange
 from archive.model import OrganisationRow
+from workers.arguments import int_in
 from workers.exitcodes import ExitCode
 from workers.output import print_json
 
@@ -40,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         return p
 
     p = action("list", list_queue, "cards needing review, oldest first")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=int_in(1))
     p = action("show", show, "one card with the reasons it needs review")
     p.add_argument("card", metavar="CARD", help="card id or registration number")
     p = action("set", correct, "correct a card and mark it verified")

@@ -8,10 +8,11 @@ import re
 import sys
 from datetime import date
 
-from app.searching import SearchParams, reindex as run_reindex, search as run_search
+from app.searching import MAX_PER_PAGE, SearchParams, reindex as run_reindex, search as run_search
 from app.services import Services
 from app.settings import Settings
 from search.service import SearchResponse
+from workers.arguments import int_in
 from workers.exitcodes import ExitCode
 from workers.output import print_json
 
@@ -32,8 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--from", dest="start", type=date.fromisoformat, metavar="YYYY-MM-DD", help="registered on or after")
     p.add_argument("--to", dest="end", type=date.fromisoformat, metavar="YYYY-MM-DD", help="registered on or before")
     p.add_argument("--sort", choices=["relevance", "newest", "oldest"], default="relevance")
-    p.add_argument("--page", type=int, default=1, help="page of results, from 1")
-    p.add_argument("--per-page", type=int, default=10)
+    p.add_argument("--page", type=int_in(1), default=1, help="page of results, from 1")
+    p.add_argument("--per-page", type=int_in(1, MAX_PER_PAGE), default=10)
     p.add_argument("--facets", action="store_true", help="count hits by kind, journal, year and correspondent")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=search)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from app.services import Services
 from app.settings import Settings
+from workers.arguments import PORT
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
 
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("serve", help="serve the HTTP API (/api/v1) until SIGTERM or Ctrl-C")
     p.add_argument("--host", help="listen on this address (else KARTOTEKA_HTTP_HOST, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="listen on this port (else KARTOTEKA_HTTP_PORT, 8000)")
+    p.add_argument("--port", type=PORT, help="listen on this port (else KARTOTEKA_HTTP_PORT, 8000)")
     p.set_defaults(run=serve, log_level="INFO")
 
 

@@ -26,6 +26,7 @@ from app.services import Services
 from app.settings import Settings
 from ingest.errors import ConfigurationError
 from ocr import run as ocr_run
+from workers.arguments import PORT, int_in
 from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
@@ -44,9 +45,9 @@ RESTART_DELAY_S = 1.0
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("worker", help="distributed mode: recognise and register what the broker's queues hold")
     p.add_argument("--queues", default=f"{OCR_QUEUE},{ARCHIVE_QUEUE}", help="comma-separated queues (default: ocr,archive)")
-    p.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
-    p.add_argument("--threads", type=int, default=None, metavar="N", help="messages at once per process")
-    p.add_argument("--metrics-port", type=int, default=None, metavar="P", help="serve Prometheus metrics on this port")
+    p.add_argument("--processes", type=int_in(1, 64), default=1, metavar="N", help="worker processes (default 1)")
+    p.add_argument("--threads", type=int_in(1, 64), default=None, metavar="N", help="messages at once per process")
+    p.add_argument("--metrics-port", type=PORT, default=None, metavar="P", help="serve Prometheus metrics on this port")
     p.set_defaults(run=run, log_level="INFO")
 
 

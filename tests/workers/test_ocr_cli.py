@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -86,3 +87,36 @@ def test_bad_setting_exits_with_configuration_status(kartoteka, tmp_path: Path) 
     proc = kartoteka("ocr", str(page), env={"KARTOTEKA_OCR_DPI": "many"})
     assert proc.returncode == 3
     assert proc.stderr.startswith("kartoteka: setting 'ocr.dpi'")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--dpi", "0"), ("--jobs", "-1"), ("--page-timeout", "0"), ("--dpi", "ten")]
+)
+def test_an_option_out_of_range_is_a_usage_error_in_one_line(kartoteka, tmp_path: Path, option: str, value: str) -> None:
+    """Exit 2 before any work (was a traceback, or a run in which every page failed)."""
+    digital = P.text_pdf([P.TEXTS["eng"]], tmp_path / "order.pdf")
+    proc = kartoteka("ocr", str(digital), option, value)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and option in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_a_pdf_into_a_folder_that_does_not_exist_is_refused_before_recognising(kartoteka, tmp_path: Path) -> None:
+    digital = P.text_pdf([P.TEXTS["eng"]], tmp_path / "order.pdf")
+    out = tmp_path / "missing" / "deeper" / "out.pdf"
+    proc = kartoteka("ocr", str(digital), "--pdf", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"kartoteka: {out}: ") and proc.stdout == "" and not out.parent.exists()
+
+
+def test_a_fifo_among_the_files_is_refused_and_the_others_read(kartoteka, tmp_path: Path) -> None:
+    """Opening a FIFO waits for a writer: the command hung, and read nothing else."""
+    digital = P.text_pdf([P.TEXTS["eng"]], tmp_path / "order.pdf")
+    fifo = tmp_path / "pipe.pdf"
+    os.mkfifo(fifo)
+    proc = kartoteka("ocr", str(fifo), str(digital), "--json", timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line == f"kartoteka: {fifo}: is not a regular file (a FIFO, socket or device)"
+    assert "PURCHASE" in json.loads(proc.stdout)["files"][1]["pages"][0]["text"]

@@ -1,10 +1,13 @@
-"""``kartoteka ingest`` on paths that are no file to archive: one line each, the rest goes on."""
+"""The command line on what is no input: paths that are no file to archive (one line each, the
+rest goes on) and options out of range (a usage error)."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
+
+import pytest
 
 from tests import pages as P
 
@@ -39,3 +42,26 @@ def test_missing_paths_broken_links_and_names_not_utf8_are_refused_and_the_rest_
     keys = {"input", "path", "sha256", "batch", "outcome", "card", "registration_number", "reason", "stage"}
     assert all(set(f) == keys for f in report["files"])
     assert report["totals"] == {"archived": 2, "refused": 4}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ledger", "--limit", "0"],
+        ["ledger", "--after", "garbage"],
+        ["export", "--after", str(2**63)],
+        ["search", "договор", "--per-page", "0"],
+        ["search", "договор", "--page", "-3"],
+        ["review", "list", "--limit", "0"],
+        ["serve", "--port", "70000"],
+        ["worker", "--processes", "0"],
+    ],
+    ids=lambda a: " ".join(a),
+)
+def test_an_option_out_of_range_is_a_usage_error(kartoteka, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Exit 2 («the command line itself was wrong»), one line, no traceback, no decoder's words."""
+    proc = kartoteka(*argv, timeout=60)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr and "codec" not in proc.stderr
+    *_, last = [ln for ln in proc.stderr.splitlines() if ln.strip()]  # argparse: usage, then the error
+    assert last.startswith("kartoteka") and ("error: argument" in last or "cursor" in last), last
