@@ -417,7 +417,7 @@ class HotFolderWatcher:
         bad = [path for path in tracked if not is_text_name(path)]
         if not bad:
             return False
-        for path in tracked:
+        for path in bad:
             folder.tracker.forget(path)
         # One at a time: renaming a folder moves the other bad paths inside it (the next tick
         # sees them under its new name).

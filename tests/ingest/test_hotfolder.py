@@ -274,17 +274,22 @@ def test_names_that_are_not_utf8_are_renamed_then_offered(tmp_path: Path) -> Non
     It is renamed, read as Windows-1251, and offered under the new name; a name taken is not
     overwritten; a batch folder is renamed the same way, with the files in it."""
     hot = tmp_path / "hot"
-    h = Harness(hot, rescan_seconds=1.0)
+    h = Harness(hot)  # one rescan, at 0: the renamed files are offered without waiting for another
     loose = write(hot / os.fsdecode(b"\xcf\xf0\xe8.pdf"), b"scan")
     taken = write(hot / "Счёт.pdf", b"another")
     clash = write(hot / os.fsdecode(b"\xd1\xf7\xb8\xf2.pdf"), b"third")  # «Счёт» in Windows-1251
     folder = hot / os.fsdecode(b"\xcf\xe0\xea\xe5\xf2")  # «Пакет»
     inner = write(folder / os.fsdecode(b"\xeb\xe8\xf1\xf21.png"), b"page")  # «лист1»
+    day = hot / "день"
+    write(day / "a.png", b"first page")
+    write(day / os.fsdecode(b"b\x98.png"), b"second page")  # 0x98: no character in Windows-1251
     offered: list[Candidate] = []
-    for step in range(40):
+    for step in range(16):
         offered += h.tick_at(step * 0.5)
     names = sorted(p.relative_to(hot).as_posix() for c in offered for p in c.files)
-    assert names == ["Пакет/лист1.png", "При.pdf", "Счёт (1).pdf", "Счёт.pdf"]
+    assert names == ["Пакет/лист1.png", "При.pdf", "Счёт (1).pdf", "Счёт.pdf", "день/a.png", "день/b_.png"]
+    (batch,) = [c for c in offered if c.batch_name == "день"]
+    assert len(batch.files) == 2, "the batch folder is offered once, whole"
     assert not any(p.exists() for p in (loose, clash, inner)) and taken.read_bytes() == b"another"
     assert (hot / "Счёт (1).pdf").read_bytes() == b"third"
     assert all(c.batch_name.isprintable() for c in offered)
