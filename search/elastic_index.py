@@ -58,7 +58,7 @@ MAPPING: dict[str, Any] = {
         "body": _TEXT,
         "body_exact": _TEXT,
         "year": {"type": "integer"},
-        "registered_at": {"type": "date"},
+        "registered_at": {"type": "date_nanos"},  # «newest first» within a second: the embedded index's order
         "registered_day": {"type": "date", "format": "strict_date"},
         "doc_date": {"type": "date", "format": "strict_date"},
         "stored": {"type": "object", "enabled": False},

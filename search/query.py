@@ -243,7 +243,9 @@ class ParsedQuery:
 
 
 # A piece: optional '-', optional 'field:', then a quoted string or a bare run of non-space.
-_PIECE = re.compile(r'\s*(-?)(?:([A-Za-z_]+):)?(?:"([^"]*)(?:"|$)|(\S+))')
+# A field name is letters in any script: «автор:Иванов» is an unknown field searched as words
+# with a note, as «author:Иванов» is (with Latin letters only, it found nothing and said nothing).
+_PIECE = re.compile(r'\s*(-?)(?:([^\W\d]+):)?(?:"([^"]*)(?:"|$)|(\S+))')
 _TILDE = re.compile(r"~([012])?$")
 
 

@@ -15,7 +15,7 @@ import json
 import logging
 import shutil
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ def _schema() -> tantivy.Schema:
         b.add_text_field(name, tokenizer_name="whitespace")
     b.add_integer_field("year", indexed=True, fast=True)
     b.add_date_field("registered_at", indexed=True, fast=True)
+    # The order of «newest first»: a date fast field keeps seconds only, and a batch registers
+    # many cards a second (they came out in index order, oldest first, within the second).
+    b.add_integer_field("registered_us", fast=True)
     b.add_date_field("registered_day", indexed=True, fast=True)
     b.add_date_field("doc_date", indexed=True, fast=True)
     b.add_bytes_field("stored", stored=True)
@@ -155,7 +158,7 @@ class TantivyIndex:
         step = 5_000
         # Ordered by registration time, a page at a time: memory stays bounded.
         for offset in range(0, total, step):
-            result = searcher.search(tantivy.Query.all_query(), step, count=False, order_by_field="registered_at", offset=offset)
+            result = searcher.search(tantivy.Query.all_query(), step, count=False, order_by_field="registered_us", offset=offset)
             for _, address in result.hits:
                 yield str(searcher.doc(address)["id"][0])
 
@@ -170,7 +173,7 @@ class TantivyIndex:
         else:
             order = tantivy.Order.Asc if request.sort == "oldest" else tantivy.Order.Desc
             result = searcher.search(
-                query, request.limit, count=True, order_by_field="registered_at", offset=request.offset, order=order
+                query, request.limit, count=True, order_by_field="registered_us", offset=request.offset, order=order
             )
         hits = [_hit(searcher, score, address, by_score) for score, address in result.hits]
         if by_score:
@@ -320,6 +323,12 @@ def _regex_escape(text: str) -> str:
     return "".join("\\" + ch if ch in _REGEX_SPECIAL else ch for ch in text)
 
 
+def _microseconds(at: datetime) -> int:
+    """Microseconds since the epoch (UTC), exactly: no float on the way."""
+    delta = at.astimezone(timezone.utc) - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
 def _document(doc: IndexDoc) -> tantivy.Document:
     d = tantivy.Document()
     for name in STRING_FIELDS:
@@ -332,6 +341,7 @@ def _document(doc: IndexDoc) -> tantivy.Document:
         d.add_text("numbers", number)
     d.add_integer("year", doc.year)
     d.add_date("registered_at", doc.registered_at)
+    d.add_integer("registered_us", _microseconds(doc.registered_at))
     d.add_date("registered_day", day_start(doc.registered_day))
     if doc.doc_date is not None:
         d.add_date("doc_date", day_start(doc.doc_date))

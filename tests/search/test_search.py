@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
 import pytest
 
+from archive.catalog import Catalog
+from archive.db import make_engine, upgrade
+from archive.model import CardDraft, PageDraft
 from search.backend import SearchIndex
+from search.feed import reindex
 from search.query import QueryError
 from search.service import run_search
-from tests.search.conftest import Corpus
+from tests.archive.helpers import TickingClock
+from tests.search.conftest import BACKENDS, TZ, Corpus, drop_index, make_index
 from tests.search.corpus import DOCS
 
 
@@ -143,6 +151,9 @@ def test_unknown_fields_are_searched_as_words_with_a_note(indexed: SearchIndex, 
     assert [corpus.keys[h["card"]] for h in response.hits] == ["memo"] and response.missing == ("author",)
     assert "unknown field 'author'" in response.notes[0]
     assert found(indexed, corpus, "купли:продажи") == found(indexed, corpus, "купли продажи")
+    # a field name in Cyrillic: the same (it found nothing and said nothing)
+    cyrillic = run_search(indexed, "автор:Новиков")
+    assert [corpus.keys[h["card"]] for h in cyrillic.hits] == ["memo"] and "unknown field 'автор'" in cyrillic.notes[0]
 
 
 @pytest.mark.parametrize("query", ["registered:2026-13-45", "date:yesterday", "registered:2026-05-01..2026-01-01"])
@@ -154,3 +165,30 @@ def test_unreadable_date_ranges_get_a_clear_message(indexed: SearchIndex, query:
 def test_paging_beyond_the_window_is_refused_with_a_reason(indexed: SearchIndex) -> None:
     with pytest.raises(QueryError, match="narrow"):
         run_search(indexed, "", offset=9_995, limit=10)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_newest_first_holds_within_one_second(backend: str, tmp_path: Path) -> None:
+    """A batch registers many cards a second: «newest first» lists them newest first, on both
+    backends (the embedded index sorted by a date kept to the second: ties came out oldest first)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+    upgrade(engine)
+    clock = TickingClock(datetime(2026, 1, 1, tzinfo=timezone.utc))
+    catalog = Catalog(engine, clock=clock, tz=TZ)
+    batch = catalog.open_batch("/srv/inbox", "one-second")
+    start = datetime(2026, 3, 2, 9, 0, 0, tzinfo=timezone.utc)
+    order = []
+    for n in range(6):
+        clock.set(start + timedelta(microseconds=150_000 * n - 1))  # the clock adds a second when read
+        row = catalog.record_input(batch, f"/srv/inbox/m{n}.pdf", f"m{n}.pdf", f"{n:064x}", 10)
+        draft = CardDraft(journal="ВХ", kind="letter", source_sha256=f"{n:064x}", title=f"Служебная записка {n}",
+                          pages=[PageDraft(1, "служебная записка", 0.9)])  # fmt: skip
+        order.append(catalog.register_card(row.id, draft).id)
+    index = make_index(backend, tmp_path)
+    try:
+        reindex(catalog, index, TZ)
+        newest = [h["card"] for h in run_search(index, "записка", sort="newest", limit=10).hits]
+        oldest = [h["card"] for h in run_search(index, "записка", sort="oldest", limit=10).hits]
+    finally:
+        drop_index(index)
+    assert newest == order[::-1] and oldest == order
