@@ -214,3 +214,41 @@ def test_the_language_switch_changes_words_dates_and_numbers(site: Site, open_pa
     expect(page.locator("table.fields tbody tr", has_text="Date").locator("td.num").first).to_have_text("85%")
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 820, "the card page scrolls sideways on a tablet"
+
+
+def test_a_double_click_on_save_over_a_slow_server_saves_once(site: Site, open_page: OpenPage) -> None:
+    """The second click went out as a second post of the same version and came back as «someone
+    else changed this card» (409), though the change was the clerk's own."""
+    card = site.card("letter-kk").card  # no other test reads or changes it
+    page = open_page("clerk")
+    page.goto(f"/ui/cards/{card.id}")
+    posts: list[str] = []
+
+    def slow(route: Any) -> None:
+        posts.append(route.request.method)
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route("**/review", slow)
+    page.locator("details.correct summary").click()
+    page.select_option("#kind", "service_memo")
+    page.fill("#title", "Қызметтік хат (бір рет сақталды)")
+    save = page.locator("button[value=save].primary")
+    save.click(no_wait_after=True)
+    save.click(no_wait_after=True, force=True)
+    expect(page.locator(".notice.ok")).to_be_visible(timeout=15_000)
+    assert posts == ["POST"] and page.locator("#stale").count() == 0
+    after = site.services.catalog.get_card(card.id)
+    assert after is not None and after.card.title == "Қызметтік хат (бір рет сақталды)" and after.card.version == card.version + 1
+
+
+def test_the_dashboard_says_when_its_figures_stop_updating(site: Site, open_page: OpenPage) -> None:
+    page = open_page("operator")
+    page.goto("/ui/operator")
+    notice = page.locator(".live-stale")
+    expect(notice).to_be_hidden()
+    page.route("**/operator/live", lambda route: route.fulfill(status=503, body="down"))
+    expect(notice).to_be_visible(timeout=10_000)
+    expect(notice).to_contain_text("сервер не отвечает")
+    page.unroute("**/operator/live")
+    expect(notice).to_be_hidden(timeout=10_000)

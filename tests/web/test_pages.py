@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import urllib.parse
@@ -158,6 +159,28 @@ def test_the_operator_dashboard_fragment_is_small_and_live(site: Site) -> None:
     assert 'data-live-url="/ui/operator/live"' in page.text
     assert fragment.status_code == 200 and "<html" not in fragment.text and len(fragment.content) < 20_000
     assert "Пакеты в работе" in fragment.text
+    # the page says how to tell old figures: what the live part shows when the server is silent
+    assert 'data-live-stale="Данные не обновляются: сервер не отвечает.' in page.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "total", "expected"),
+    [("ru", 1, "Готово 1 из 1 файла"), ("ru", 2, "Готово 1 из 2 файлов"), ("ru", 5, "Готово 1 из 5 файлов"),
+     ("ru", 21, "Готово 1 из 21 файла"), ("en", 1, "1 of 1 file done"), ("en", 2, "1 of 2 files done")],
+)  # fmt: skip
+def test_a_batch_progress_says_files_in_the_right_form(locale: str, total: int, expected: str) -> None:
+    """«Готово 1 из 1 файлов» was the same form for every number."""
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from archive.model import BatchSummary
+    from workers.web.dashboard import BatchView
+    from workers.web.templating import Templates
+
+    counts = {"archived": 1, "duplicate": 0, "quarantined": 0, "pending": total - 1}
+    batch = BatchView(BatchSummary("b", "/srv/in", "scan.pdf", datetime(2026, 3, 2, tzinfo=timezone.utc), None, counts))
+    html = Templates(ZoneInfo("Asia/Almaty"), "/ui", "/api/v1").render(locale, "_batch_progress.html", {"batch": batch})
+    assert f">{expected}<" in html
 
 
 def test_a_clerk_accepts_a_correspondent_proposed_for_the_directory(site: Site) -> None:
@@ -223,7 +246,7 @@ def test_a_mistyped_search_shows_close_matches_and_marks_them_on_the_card(site: 
         page = clerk.get("/ui/search", params={"q": "договр аренды"}).text
         assert "Точных совпадений нет. Показаны близкие совпадения для договр~ аренды~" in page
         lease = site.card("lease").card
-        link = re.search(rf'href="/ui/cards/{lease.id}\?q=([^"#]+)', page)
+        link = re.search(rf'href="/ui/cards/{lease.id}\?q=([^"&#]+)', page)
         assert link is not None and "~" in urllib.parse.unquote_plus(link.group(1))
         card = clerk.get(f"/ui/cards/{lease.id}", params={"q": urllib.parse.unquote_plus(link.group(1))}).text
         assert "<mark" in card
@@ -264,3 +287,64 @@ def test_a_review_form_with_a_version_that_is_not_a_number_is_a_422_page(site: S
     assert answer.status_code == 422 and "open the card again" in answer.text
     after = site.services.catalog.get_card(lease.id)
     assert after is not None and after.card.version == lease.version
+
+
+def test_saving_a_card_goes_on_to_the_one_after_it_not_back_to_the_oldest(site: Site) -> None:
+    """A clerk who skipped the oldest card and saved the next one was sent back to the oldest
+    (the saved card had left the queue, so «the one after it» was not found)."""
+    from app import review
+
+    queue = review.review_queue(site.services)
+    letters = [c for c in queue if (c.source_name or "").startswith("letter-")]  # the notes are other tests'
+    skipped, saved = letters[0], letters[1]
+    following = queue[queue.index(saved) + 1]
+    with site.client("clerk") as clerk:
+        page = clerk.get(f"/ui/cards/{saved.id}?review=1")
+        form = {"csrf_token": form_token(page.text), "version": str(saved.version), "review": "1", "action": "accept"}
+        answer = clerk.post(f"/ui/cards/{saved.id}/review", data=form)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/ui/cards/{following.id}?review=1" != f"/ui/cards/{skipped.id}?review=1"
+
+
+def test_the_history_names_fields_and_kinds_and_leaves_out_what_did_not_change() -> None:
+    """It showed «fields.kind: service_memo → service_memo» (a kind confirmed: only its
+    confidence moved) and kinds by their ids."""
+    from datetime import datetime, timezone
+
+    from archive.model import AuditRow
+    from workers.web.cardpage import _changes
+
+    row = AuditRow(1, "c", datetime(2026, 3, 2, tzinfo=timezone.utc), "user:clerk", "updated", {
+        "fields.kind": {"old": {"value": "service_memo", "confidence": 0.46}, "new": {"value": "service_memo", "confidence": 1.0}},
+        "kind": {"old": "universal_transfer_document_upd", "new": "waybill_torg12"},
+        "title": {"old": "Акт", "new": "Накладная"},
+    })  # fmt: skip
+    titles = {"universal_transfer_document_upd": "УПД", "waybill_torg12": "ТОРГ-12", "service_memo": "Служебная записка"}
+    assert _changes(row, titles) == [("kind", "УПД", "ТОРГ-12"), ("title", "Акт", "Накладная")]
+
+
+def test_back_to_the_results_keeps_the_search_its_sorting_and_page(site: Site) -> None:
+    """It went back to the first page sorted by relevance, and after a mistyped search to the
+    tolerant query (with «~») instead of what the clerk typed."""
+    with site.client("clerk") as clerk:
+        results = clerk.get("/ui/search", params={"q": "письмо", "sort": "oldest"}).text
+        link = re.search(r'<h2>\s*<a href="(/ui/cards/[^"#]+)', results)
+        assert link is not None
+        card = clerk.get(html.unescape(link.group(1))).text
+        back = re.search(r'<a href="([^"]+)">Назад к результатам</a>', card)
+        assert back is not None and html.unescape(back.group(1)) == "/ui/search?q=%D0%BF%D0%B8%D1%81%D1%8C%D0%BC%D0%BE&sort=oldest"
+        typo = clerk.get("/ui/search", params={"q": "договр аренды"}).text
+        link = re.search(r'<h2>\s*<a href="(/ui/cards/[^"#]+)', typo)
+        assert link is not None
+        card = clerk.get(html.unescape(link.group(1))).text
+        back = re.search(r'<a href="([^"]+)">Назад к результатам</a>', card)
+        assert back is not None and urllib.parse.parse_qs(urllib.parse.urlsplit(html.unescape(back.group(1))).query)["q"] == ["договр аренды"]
+        # a «from» that is no search of ours leads to the search page all the same
+        forged = clerk.get(f"/ui/cards/{site.card('lease').card.id}", params={"q": "аренды", "from": "https://evil.example/x?q=a"}).text
+        assert '<a href="/ui/search?q=a">Назад к результатам</a>' in forged
+    # the page number travels too (here read back from a link as the search page makes it)
+    from workers.web.links import SearchState
+
+    state = SearchState("письмо", "oldest", 3)
+    assert SearchState.from_url(state.url()) == state
+    assert SearchState.from_url("/ui/search?q=x&sort=bogus&page=-2") == SearchState("x")

@@ -113,6 +113,7 @@ def card_page(services: Services, view: CardView, query: str) -> CardPage:
     fields, boxes = _fields(view, layouts)
     pages = [_page(page, layouts.get(page.number), words, boxes.get(page.number, [])) for page in view.pages]
     kind = review.kinds(services).get(view.card.kind)
+    titles = {k.id: k.title for k in review.kinds(services).kinds}
     head: dict[str, Markup] = {}
     head_hits = 0
     for name in HEAD_FIELDS:  # a card is found by these too (search/highlight.py)
@@ -127,7 +128,7 @@ def card_page(services: Services, view: CardView, query: str) -> CardPage:
         fields=[f for f in fields if not _ITEM_FIELD.fullmatch(f.name)],
         items=line_items(view.card.fields),
         attachments=sorted(view.attachments, key=lambda a: (a.role != "original", a.role != "pdf", a.page or 0, a.role)),
-        history=[HistoryEntry(row, _changes(row)) for row in reversed(view.history)],
+        history=[HistoryEntry(row, _changes(row, titles)) for row in reversed(view.history)],
         head=head,
         hit_count=head_hits + sum(len(p.hits) for p in pages),
     )
@@ -203,13 +204,21 @@ def _box_of(view: CardView, layout: PageLayout | None, found: ExtractedField) ->
     return field_box(layout, page.text, found.offset, found.length or 0) if page else None
 
 
-def _changes(row: AuditRow) -> list[tuple[str, str, str]]:
+def _changes(row: AuditRow, kind_titles: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """(field, old, new) as a person reads them: a field by its name without the ``fields.``
+    of the audit record, a kind by its title; a change that reads the same on both sides (a
+    field confirmed: only its confidence moved) is left out."""
     out = []
     for name, change in row.changes.items():
+        field_name = str(name).removeprefix("fields.")
         if isinstance(change, dict) and ("old" in change or "new" in change):
-            out.append((str(name), plain_value(change.get("old")), plain_value(change.get("new"))))
+            old, new = plain_value(change.get("old")), plain_value(change.get("new"))
         else:
-            out.append((str(name), "", plain_value(change)))
+            old, new = "", plain_value(change)
+        if field_name == "kind":
+            old, new = kind_titles.get(old, old), kind_titles.get(new, new)
+        if old != new:
+            out.append((field_name, old, new))
     return out
 
 

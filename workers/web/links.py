@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from typing import Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from search.backend import MAX_WINDOW
 
@@ -51,6 +51,20 @@ class SearchState:
         if state.page > 1:
             params["page"] = str(state.page)
         return f"{state.prefix}/search" + (f"?{urlencode(params)}" if params else "")
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = "/ui") -> SearchState:
+        """The search a ``url()`` link names (the card page's «back to the results»): only its
+        query, sorting and page are read, so the link made from it stays on the search page."""
+        params = dict(parse_qsl(urlsplit(url).query))
+        sort = params.get("sort")
+        page = params.get("page", "1")
+        return cls(
+            query=params.get("q", "")[:2000],
+            sort=sort if sort in SORTS else None,
+            page=int(page) if page.isascii() and page.isdigit() and 0 < len(page) < 6 else 1,
+            prefix=prefix,
+        )
 
     def narrowed(self, facet: str, value: str) -> str:
         """This search with the facet's value added as a filter, from the first page."""

@@ -11,7 +11,9 @@ from fastapi.responses import Response
 
 from app import records, review
 from workers.api.params import ID_PATTERN
+from workers.web import UI_PREFIX
 from workers.web.cardpage import card_page, organisation_choices
+from workers.web.links import SearchState
 from workers.web.routes import web_router
 from workers.web.session import Reader, Viewer
 from workers.web.state import services_of
@@ -25,8 +27,9 @@ NEW_FIELDS = 2
 
 
 def show_card(request: Request, viewer: Viewer, card: str, *, query: str = "", reviewing: bool = False,
-              status: int = 200, **notice: Any) -> Response:  # fmt: skip
-    """The card page (also after a refused correction, with ``notice`` saying why)."""
+              status: int = 200, back: str = "", **notice: Any) -> Response:  # fmt: skip
+    """The card page (also after a refused correction, with ``notice`` saying why); ``back``:
+    the search it was opened from (its URL), for «back to the results»."""
     services = services_of(request)
     page = card_page(services, records.get_card(services, card), query)
     form: dict[str, Any] = {}
@@ -37,6 +40,7 @@ def show_card(request: Request, viewer: Viewer, card: str, *, query: str = "", r
     return render(
         request, "card.html", status, page=page, card=page.view.card, query=query, reviewing=reviewing,
         form=form, notice=notice, section="review" if reviewing else "search",
+        back=SearchState.from_url(back, UI_PREFIX).url() if back else SearchState(query, prefix=UI_PREFIX).url(),
     )  # fmt: skip
 
 
@@ -48,6 +52,7 @@ def card_view(
     q: Annotated[str, Query(max_length=2000)] = "",
     review_mode: Annotated[bool, Query(alias="review")] = False,
     saved: bool = False,
+    back: Annotated[str, Query(alias="from", max_length=2500)] = "",
 ) -> Response:
     reviewing = review_mode and viewer.may("review")
-    return show_card(request, viewer, card, query=q, reviewing=reviewing, saved=saved)
+    return show_card(request, viewer, card, query=q, reviewing=reviewing, saved=saved, back=back)

@@ -42,10 +42,18 @@ def queue(request: Request, viewer: Reviewer, done: bool = False) -> Response:
 
 
 def next_card_url(request: Request, after: str | None) -> str:
-    """The card to review after ``after``: the next in the queue, else the oldest other one."""
-    cards = review.review_queue(services_of(request), limit=QUEUE_SHOWN)
+    """The card to review after ``after``: the next in the queue (oldest first), else the oldest
+    other one. ``after`` may have left the queue (just saved): the next is then the first card
+    registered after it, not the oldest (which would bring back every card skipped before)."""
+    services = services_of(request)
+    cards = review.review_queue(services, limit=QUEUE_SHOWN)
     ids = [c.id for c in cards]
-    following = ids[ids.index(after) + 1 :] if after in ids else []
+    if after in ids:
+        following = ids[ids.index(after) + 1 :]
+    else:
+        view = services.catalog.get_card(after) if after else None
+        mark = (view.card.registered_at, view.card.id) if view else None
+        following = [c.id for c in cards if mark is not None and (c.registered_at, c.id) > mark]
     others = [i for i in ids if i != after]
     chosen = following[0] if following else (others[0] if others else None)
     return f"{UI_PREFIX}/cards/{chosen}?review=1" if chosen else f"{UI_PREFIX}/review?done=1"

@@ -4,10 +4,18 @@
 
   // Live parts: an element with data-live-url is replaced by that fragment every few seconds
   // (paused while the tab is hidden). A 401 means the session ended: reload, which signs in again.
+  // While the server does not answer, a notice (data-live-stale) says the figures may be old.
   function live(element) {
     var url = element.getAttribute("data-live-url");
     var every = parseInt(element.getAttribute("data-live-every") || "2000", 10);
+    var notice = document.createElement("p");
+    notice.className = "notice error live-stale";
+    notice.setAttribute("role", "status");
+    notice.hidden = true;
+    notice.textContent = element.getAttribute("data-live-stale") || "";
+    element.parentNode.insertBefore(notice, element);
     var busy = false;
+    function stale(yes) { notice.hidden = !yes; }
     function refresh() {
       if (busy || document.hidden) return;
       busy = true;
@@ -18,11 +26,22 @@
         })
         .then(function (html) {
           if (html !== null && html !== undefined) element.innerHTML = html;
+          stale(html === null);
         })
-        .catch(function () { /* offline for a moment: the next tick tries again */ })
+        .catch(function () { stale(true); /* the next tick tries again */ })
         .then(function () { busy = false; });
     }
     window.setInterval(refresh, every);
+  }
+
+  // A form is sent once: a second click while the first is on its way (a slow server) would
+  // send the same correction again and be refused as someone else's change.
+  function sendOnce(event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || (form.method || "").toLowerCase() !== "post") return;
+    if (form.getAttribute("data-sent")) { event.preventDefault(); return; }
+    form.setAttribute("data-sent", "1");
+    form.setAttribute("aria-busy", "true");
   }
 
   // "/" jumps to the search box, as in most search tools (not while typing in a field).
@@ -37,5 +56,13 @@
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-url]"), live);
     document.addEventListener("keydown", slashFocusesSearch);
+    document.addEventListener("submit", sendOnce);
+    // Back to a page from the browser's cache: its forms may be sent again.
+    window.addEventListener("pageshow", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("form[data-sent]"), function (f) {
+        f.removeAttribute("data-sent");
+        f.removeAttribute("aria-busy");
+      });
+    });
   });
 })();
