@@ -39,6 +39,12 @@ class Kind:
     journal: str | None
     required: tuple[str, ...]
     cues: tuple[Cue, ...]
+    #: the title in other languages of the UI: (language code, title), e.g. ("kk", "Жарғы")
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def title_in(self, language: str) -> str:
+        """The title in ``language`` where the kinds file gives one, else ``title``."""
+        return dict(self.titles).get(language, self.title)
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,7 @@ def _kind(raw: Any, index: int) -> Kind:
     if not isinstance(kind_id, str) or not _ID.match(kind_id):
         raise ValueError(f"kind #{index}: id must be lower-case latin letters, digits and _, not {kind_id!r}")
     where = f"kind {kind_id}"
-    unknown = set(raw) - {"id", "title", "journal", "required", "keywords", "patterns"}
+    unknown = set(raw) - {"id", "title", "titles", "journal", "required", "keywords", "patterns"}
     if unknown:
         raise ValueError(f"{where}: unknown keys {', '.join(sorted(unknown))}")
     title = raw.get("title", kind_id)
@@ -126,7 +132,10 @@ def _kind(raw: Any, index: int) -> Kind:
     cues = [*_cues(raw.get("keywords", {}), where, literal=True), *_cues(raw.get("patterns", {}), where, literal=False)]
     if not any(c.weight > 0 for c in cues):
         raise ValueError(f"{where}: needs at least one keyword or pattern with a positive weight")
-    return Kind(kind_id, title.strip(), journal, tuple(required), tuple(cues))
+    titles = raw.get("titles", {})
+    if not isinstance(titles, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in titles.items()):
+        raise ValueError(f'{where}: titles must be a table of language = title, e.g. {{ kk = "…", en = "…" }}')
+    return Kind(kind_id, title.strip(), journal, tuple(required), tuple(cues), tuple((k, v.strip()) for k, v in sorted(titles.items())))
 
 
 def _cues(table: Any, where: str, *, literal: bool) -> list[Cue]:

@@ -34,6 +34,10 @@ def test_the_starter_set_has_every_kind_of_the_issue() -> None:
     assert set(KINDS) == set(kinds.ids)  # the generator covers every kind
     invoice = kinds.get("payment_invoice")
     assert invoice is not None and invoice.title == "Счёт на оплату" and "amount" in invoice.required
+    # every kind has its title in the UI's other languages; a language with none falls back
+    assert all({"kk", "en"} <= dict(k.titles).keys() for k in kinds.kinds)
+    assert invoice.title_in("en") == "Invoice for payment" and invoice.title_in("kk") == "Төлем шоты"
+    assert invoice.title_in("de") == invoice.title_in("ru") == "Счёт на оплату"
 
 
 @pytest.mark.parametrize(
@@ -47,6 +51,8 @@ def test_the_starter_set_has_every_kind_of_the_issue() -> None:
         ("[[kind]]\nid = 'memo'\nrequired = ['colour']\nkeywords = { a = 1 }", "required must list"),
         ("[[kind]]\nid = 'memo'\nkeywords = { a = 'heavy' }", "must be a number"),
         ("[[kind]]\nid = 'memo'\nkeywords = { a = -1 }", "positive weight"),
+        ("[[kind]]\nid = 'memo'\ntitles = 'Memo'\nkeywords = { a = 1 }", "titles must be"),
+        ("[[kind]]\nid = 'memo'\ntitles = { en = '' }\nkeywords = { a = 1 }", "titles must be"),
     ],
 )
 def test_a_bad_kinds_file_is_a_configuration_error_naming_file_and_problem(tmp_path: Path, content: str, problem: str) -> None:

@@ -348,3 +348,18 @@ def test_back_to_the_results_keeps_the_search_its_sorting_and_page(site: Site) -
     state = SearchState("письмо", "oldest", 3)
     assert SearchState.from_url(state.url()) == state
     assert SearchState.from_url("/ui/search?q=x&sort=bogus&page=-2") == SearchState("x")
+
+
+def test_kinds_are_named_in_the_chosen_language(site: Site) -> None:
+    """Every kind stayed Russian in the English and Kazakh UI (hits, facets, the card, the form)."""
+    lease = site.card("lease").card
+    with site.client("clerk") as clerk:
+        pages = {}
+        for lang in ("ru", "kk", "en"):
+            clerk.get(f"/ui/lang/{lang}")
+            pages[lang] = (clerk.get("/ui/search", params={"q": "аренды"}).text, clerk.get(f"/ui/cards/{lease.id}").text)
+        clerk.get("/ui/lang/ru")
+    for lang, title in (("ru", "Договор аренды"), ("kk", "Жалдау шарты"), ("en", "Lease agreement")):
+        search, card = pages[lang]
+        assert f'<span class="kind">{title}</span>' in search and f'<p class="kind">{title}' in card, lang
+        assert f">{title}</option>" in card, lang

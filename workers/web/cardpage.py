@@ -107,13 +107,17 @@ class CardPage:
     item_columns: tuple[str, ...] = ITEM_COLUMNS
 
 
-def card_page(services: Services, view: CardView, query: str) -> CardPage:
+def kind_titles(services: Services, locale: str) -> dict[str, str]:
+    """Every configured kind's title in the UI's language (``titles`` in the kinds file)."""
+    return {k.id: k.title_in(locale) for k in review.kinds(services).kinds}
+
+
+def card_page(services: Services, view: CardView, query: str, locale: str) -> CardPage:
     words = QueryWords.of(query)
     layouts = _layouts(services, view)
     fields, boxes = _fields(view, layouts)
     pages = [_page(page, layouts.get(page.number), words, boxes.get(page.number, [])) for page in view.pages]
-    kind = review.kinds(services).get(view.card.kind)
-    titles = {k.id: k.title for k in review.kinds(services).kinds}
+    titles = kind_titles(services, locale)
     head: dict[str, Markup] = {}
     head_hits = 0
     for name in HEAD_FIELDS:  # a card is found by these too (search/highlight.py)
@@ -123,7 +127,7 @@ def card_page(services: Services, view: CardView, query: str) -> CardPage:
             head_hits += count
     return CardPage(
         view=view,
-        kind_title=kind.title if kind else view.card.kind,
+        kind_title=titles.get(view.card.kind, view.card.kind),
         pages=pages,
         fields=[f for f in fields if not _ITEM_FIELD.fullmatch(f.name)],
         items=line_items(view.card.fields),

@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from app import records, review
 from workers.api.params import ID_PATTERN
 from workers.web import UI_PREFIX
-from workers.web.cardpage import card_page, organisation_choices
+from workers.web.cardpage import card_page, kind_titles, organisation_choices
+from workers.web.i18n import locale_of
 from workers.web.links import SearchState
 from workers.web.routes import web_router
 from workers.web.session import Reader, Viewer
@@ -31,12 +32,12 @@ def show_card(request: Request, viewer: Viewer, card: str, *, query: str = "", r
     """The card page (also after a refused correction, with ``notice`` saying why); ``back``:
     the search it was opened from (its URL), for «back to the results»."""
     services = services_of(request)
-    page = card_page(services, records.get_card(services, card), query)
+    page = card_page(services, records.get_card(services, card), query, locale_of(request))
     form: dict[str, Any] = {}
     if viewer.may("review"):
         accepted, proposed = organisation_choices(services, page.view.card)
-        form = {"kinds": review.kinds(services).kinds, "organisations": accepted, "proposals": proposed,
-                "new_fields": range(1, NEW_FIELDS + 1)}  # fmt: skip
+        form = {"kinds": review.kinds(services).kinds, "kind_titles": kind_titles(services, locale_of(request)),
+                "organisations": accepted, "proposals": proposed, "new_fields": range(1, NEW_FIELDS + 1)}  # fmt: skip
     return render(
         request, "card.html", status, page=page, card=page.view.card, query=query, reviewing=reviewing,
         form=form, notice=notice, section="review" if reviewing else "search",
