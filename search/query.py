@@ -188,6 +188,8 @@ class ParsedQuery:
     filters: tuple[FieldFilter, ...] = ()
     ranges: tuple[DateRange, ...] = ()
     notes: tuple[str, ...] = field(default=())  # what was read differently from how it was typed
+    #: field names the query language does not have (searched as words; each has a note too)
+    unknown_fields: tuple[str, ...] = ()
     optional: tuple[Clause, ...] = ()  # function words: they only add to the score
 
     @property
@@ -273,6 +275,7 @@ class _Parser:
         self.filters: list[FieldFilter] = []
         self.ranges: list[DateRange] = []
         self.notes: list[str] = []
+        self.unknown_fields: list[str] = []
         self.join_next = False
 
     def piece(self, negate: bool, name: str | None, quoted: str | None, bare: str | None) -> None:
@@ -301,7 +304,8 @@ class _Parser:
             if made is not None:
                 self.filters.append(made)
             return True
-        self.notes.append(f"unknown field {name!r}: searched as words")
+        self.notes.append(unknown_field_note(name))
+        self.unknown_fields.append(name)
         return False
 
     def _add(self, made: list[tuple[Clause, ...]], negate: bool, *, stop: bool) -> None:
@@ -329,7 +333,13 @@ class _Parser:
             ranges=tuple(self.ranges),
             notes=tuple(self.notes),
             optional=tuple(optional),
+            unknown_fields=tuple(self.unknown_fields),
         )
+
+
+def unknown_field_note(name: str) -> str:
+    """The note (English, for the command line and the API) on a field the language lacks."""
+    return f"unknown field {name!r}: searched as words"
 
 
 def _is_function_word(bare: str | None) -> bool:

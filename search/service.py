@@ -9,7 +9,7 @@ from typing import Any
 from ingest.errors import ConfigurationError
 from search.backend import MAX_WINDOW, RawResult, SearchIndex, SearchRequest, Sort
 from search.highlight import highlights
-from search.query import AnyOf, DateRange, FieldFilter, Fuzzy, ParsedQuery, QueryError, Word, parse_query
+from search.query import AnyOf, DateRange, FieldFilter, Fuzzy, ParsedQuery, QueryError, Word, parse_query, unknown_field_note
 
 __all__ = ["SearchResponse", "open_index", "run_search"]
 
@@ -50,6 +50,15 @@ class SearchResponse:
     close_matches: str | None = None
     #: words of the query no card contains (even one edit away), left out to give these hits
     missing: tuple[str, ...] = ()
+    #: field names the query language does not have, searched as words (``notes`` says so too)
+    unknown_fields: tuple[str, ...] = ()
+
+    @property
+    def other_notes(self) -> tuple[str, ...]:
+        """The notes that say something ``unknown_fields``, ``missing`` or ``close_matches`` do
+        not (what a page in another language still has to show as they are)."""
+        said = {unknown_field_note(name) for name in self.unknown_fields}
+        return tuple(n for n in self.notes if n not in said)
 
     def all_notes(self) -> tuple[str, ...]:
         """The notes, with the ones saying the hits are close matches or leave words out, in English."""
@@ -124,7 +133,7 @@ def run_search(
         }
         for h in raw.hits
     ]
-    return SearchResponse(raw.total, hits, raw.facets, notes, close, missing)
+    return SearchResponse(raw.total, hits, raw.facets, notes, close, missing, query.unknown_fields)
 
 
 def _tolerant_retry(index: SearchIndex, request: SearchRequest) -> Found | None:

@@ -363,3 +363,13 @@ def test_kinds_are_named_in_the_chosen_language(site: Site) -> None:
         search, card = pages[lang]
         assert f'<span class="kind">{title}</span>' in search and f'<p class="kind">{title}' in card, lang
         assert f">{title}</option>" in card, lang
+
+
+def test_an_unknown_field_is_said_in_the_chosen_language(site: Site) -> None:
+    with site.client("clerk") as clerk:
+        ru = clerk.get("/ui/search", params={"q": "автор:Новиков записка"}).text
+        clerk.get("/ui/lang/kk")
+        kk = clerk.get("/ui/search", params={"q": "автор:Новиков записка"}).text
+        clerk.get("/ui/lang/ru")
+    assert "Поля «автор» нет: искали как слова" in ru and "unknown field" not in ru
+    assert "«автор» өрісі жоқ" in kk and "unknown field" not in kk
