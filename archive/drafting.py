@@ -66,7 +66,7 @@ def review_reasons(cls: Classification, pages: Sequence[PageResult]) -> tuple[Re
     if not failed:
         return cls.reasons
     message = f"pages {','.join(failed)} could not be recognised"
-    return (*cls.reasons, ReviewReason("pages_failed", message, "failed_pages"))
+    return (*cls.reasons, ReviewReason("pages_failed", message, "failed_pages", (("pages", ", ".join(failed)),)))
 
 
 def card_fields(fields: Mapping[str, Field], failed_pages: Sequence[int] = ()) -> dict[str, ExtractedField]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -149,12 +149,14 @@ class Classifier:
             best = max(dist, key=lambda k: dist[k], default=None)
             if best is None or dist[best] < max(self.cfg.min_kind_confidence, 1e-9):
                 kind_id, confidence, source = profile_kind, 0.0, "none"
-                reasons.append(ReviewReason("kind_unrecognised", f"kind not recognised (kept {profile_kind})", "kind"))
+                reasons.append(ReviewReason("kind_unrecognised", f"kind not recognised (kept {profile_kind})", "kind",
+                                            (("kind", profile_kind),)))  # fmt: skip
             else:
                 kind_id, confidence = best, dist[best]
                 if confidence < threshold:
                     message = f"kind uncertain: {kind_id} {confidence:.2f} < {threshold:.2f}"
-                    reasons.append(ReviewReason("kind_uncertain", message, "kind"))
+                    about = (("kind", kind_id), ("confidence", f"{confidence:.2f}"), ("threshold", f"{threshold:.2f}"))
+                    reasons.append(ReviewReason("kind_uncertain", message, "kind", about))
         fields = extract_fields(pages)
         fields["kind"] = Field(kind_id, round(confidence, 3))
         if kind_id in LINE_ITEM_KINDS:
@@ -169,15 +171,7 @@ class Classifier:
             if corr.entry is None:
                 proposal = (corr.name, corr.key, _nearby_tax_id(fields, page, corr.offset))
         kind = self.kinds.get(kind_id)
-        for name in kind.required if kind else ():
-            f = fields.get(name)
-            if f is None:
-                reasons.append(ReviewReason("field_missing", f"required field {name} not found", name))
-            elif f.confidence < threshold:
-                proposed = name == "correspondent" and proposal is not None
-                what = "is not in the directory (proposed)" if proposed else "uncertain"
-                code = "correspondent_proposed" if proposed else "field_uncertain"
-                reasons.append(ReviewReason(code, f"{name} {what}: {f.value} ({f.confidence:.2f})", name))
+        reasons += _field_reasons(kind.required if kind else (), fields, proposal is not None, threshold)
         number = fields.get("number")
         doc_date = fields.get("date")
         return Classification(
@@ -219,3 +213,20 @@ def _title(
     if correspondent:
         parts.append(f"— {correspondent}")
     return " ".join(parts)[:200]
+
+
+def _field_reasons(required: Sequence[str], fields: Mapping[str, Field], proposed: bool, threshold: float) -> list[ReviewReason]:
+    """A reason for each required field that is missing or below ``threshold``; ``proposed``:
+    the correspondent is a new one, proposed for the directory."""
+    reasons = []
+    for name in required:
+        f = fields.get(name)
+        if f is None:
+            reasons.append(ReviewReason("field_missing", f"required field {name} not found", name))
+        elif f.confidence < threshold:
+            new = name == "correspondent" and proposed
+            what = "is not in the directory (proposed)" if new else "uncertain"
+            code = "correspondent_proposed" if new else "field_uncertain"
+            about = (("value", str(f.value)), ("confidence", f"{f.confidence:.2f}"))
+            reasons.append(ReviewReason(code, f"{name} {what}: {f.value} ({f.confidence:.2f})", name, about))
+    return reasons

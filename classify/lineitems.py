@@ -291,6 +291,7 @@ def add_line_items(fields: dict[str, Field], pages: Sequence[str]) -> list[Revie
         tail = "\n".join(pages[page_no - 1 :])
         if items_add_up(items, tail) is False:
             total = _text(sum((it.amount for it in items), Decimal(0)))
-            return [ReviewReason("line_items_total", f"line items add up to {total}, not to the printed total", "items.sum")]
+            message = f"line items add up to {total}, not to the printed total"
+            return [ReviewReason("line_items_total", message, "items.sum", (("total", total),))]
         return []
     return []

@@ -47,17 +47,33 @@ class ReviewReason:
     code: str
     message: str
     field: str | None = None
+    #: what the message says, as data (``kind``, ``confidence``, ``value``…): the web UI phrases
+    #: it in the clerk's language; reasons recorded before it have none (the message is shown)
+    params: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.code not in REVIEW_CODES:
             raise ValueError(f"review reason code must be one of {REVIEW_CODES}, not {self.code!r}")
 
-    def as_json(self) -> dict[str, str | None]:
-        return {"code": self.code, "message": self.message, "field": self.field}
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message, "field": self.field}
+        if self.params:
+            out["params"] = dict(self.params)
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ReviewReason:
-        return cls(str(data["code"]), str(data["message"]), None if data.get("field") is None else str(data["field"]))
+        params = data.get("params") or {}
+        return cls(
+            str(data["code"]),
+            str(data["message"]),
+            None if data.get("field") is None else str(data["field"]),
+            tuple((str(k), str(v)) for k, v in params.items()) if isinstance(params, dict) else (),
+        )
+
+    @property
+    def details(self) -> dict[str, str]:
+        return dict(self.params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -373,3 +373,19 @@ def test_an_unknown_field_is_said_in_the_chosen_language(site: Site) -> None:
         clerk.get("/ui/lang/ru")
     assert "Поля «автор» нет: искали как слова" in ru and "unknown field" not in ru
     assert "«автор» өрісі жоқ" in kk and "unknown field" not in kk
+
+
+def test_review_reasons_are_phrased_in_the_chosen_language(site: Site) -> None:
+    """The reason's detail was the recorded English message («kind not recognised (kept …)»)."""
+    card = site.card("notes-3").card
+    assert [r.code for r in card.review_reasons] == ["kind_unrecognised"] and card.review_reasons[0].details
+    with site.client("clerk") as clerk:
+        ru = clerk.get(f"/ui/cards/{card.id}").text
+        queue = clerk.get("/ui/review").text
+        clerk.get("/ui/lang/en")
+        en = clerk.get(f"/ui/cards/{card.id}").text
+        clerk.get("/ui/lang/ru")
+    kept = card.review_reasons[0].details["kind"]
+    assert f"ни один вид не набрал достаточно; оставлен «{kept}»" in ru and "kind not recognised" not in ru
+    assert "ни один вид не набрал достаточно" in queue
+    assert f"no kind scored enough; kept «{kept}»" in en

@@ -98,6 +98,8 @@ class CardPage:
     items: list[LineItemView]
     attachments: list[AttachmentRow]
     history: list[HistoryEntry]
+    #: every configured kind's title in the page's language (review reasons name kinds)
+    kind_names: dict[str, str]
     #: the heading's registration number, title, correspondent and document number, the
     #: search's words marked
     head: dict[str, Markup]
@@ -133,6 +135,7 @@ def card_page(services: Services, view: CardView, query: str, locale: str) -> Ca
         items=line_items(view.card.fields),
         attachments=sorted(view.attachments, key=lambda a: (a.role != "original", a.role != "pdf", a.page or 0, a.role)),
         history=[HistoryEntry(row, _changes(row, titles)) for row in reversed(view.history)],
+        kind_names=titles,
         head=head,
         hit_count=head_hits + sum(len(p.hits) for p in pages),
     )
