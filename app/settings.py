@@ -8,6 +8,7 @@ carry its name: ``KARTOTEKA_OCR_LANGUAGES`` sets ``[ocr] languages``. Like starl
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -113,7 +114,18 @@ def load_settings(environ: Mapping[str, str], file: Path | None = None) -> Setti
     except ValidationError as e:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigurationError(f"setting {where!r}: {first['msg']} (got {first.get('input')!r})") from e
+        raise ConfigurationError(f"setting {where!r}: {first['msg']} (got {_shown_value(first.get('input'))})") from e
+
+
+def _shown_value(value: Any) -> str:
+    """A setting's value as a message may show it: a URL without its password, and any text
+    that looks like a secret (a mistyped KARTOTEKA_DATABSE_URL printed its password)."""
+    if isinstance(value, str):
+        shown = re.sub(r"(//[^/:@\s]*:)[^@/\s]*@", r"\1***@", value)
+        return repr(shown if len(shown) <= 200 else shown[:200] + "…")
+    if isinstance(value, dict | list):
+        return type(value).__name__
+    return repr(value)
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -57,18 +57,33 @@ def _verify_blobs(services: Services, report: VerifyReport) -> set[str]:
 def _verify_index(services: Services, card_ids: set[str], problems: list[str]) -> dict[str, Any]:
     pending = {row.card_id for row in services.catalog.outbox_pending(limit=100_000)}
     try:
-        index = services.open_index()
+        indexed = _indexed(services)
     except TransientError as e:
         problems.append(f"search index: cannot be checked ({e})")
         return {"documents": None, "pending": len(pending)}
+    missing = card_ids - indexed - pending
+    stale = indexed - card_ids - pending
+    if missing or stale:
+        # The service may be registering or deleting cards while this runs (the catalog was
+        # read minutes before the index): a difference counts only if a second look, with
+        # everything read again, still sees it.
+        again = services.catalog.card_ids()
+        pending = {row.card_id for row in services.catalog.outbox_pending(limit=100_000)}
+        indexed = _indexed(services)
+        missing &= again - indexed - pending
+        stale &= indexed - again - pending
+    first_missing, first_stale = sorted(missing)[:1], sorted(stale)[:1]
+    if missing:
+        problems.append(f"search index: {len(missing)} cards missing (e.g. {first_missing[0]}); run `kartoteka reindex`")
+    if stale:
+        problems.append(f"search index: {len(stale)} documents of no card (e.g. {first_stale[0]}); run `kartoteka reindex`")
+    return {"documents": len(indexed), "pending": len(pending), "missing": len(missing), "stale": len(stale)}
+
+
+def _indexed(services: Services) -> set[str]:
+    """The card ids the search index holds; TransientError when it cannot be read."""
+    index = services.open_index()
     try:
-        indexed = set(index.card_ids())
+        return set(index.card_ids())
     finally:
         index.close()
-    missing = sorted(card_ids - indexed - pending)
-    stale = sorted(indexed - card_ids - pending)
-    if missing:
-        problems.append(f"search index: {len(missing)} cards missing (e.g. {missing[0]}); run `kartoteka reindex`")
-    if stale:
-        problems.append(f"search index: {len(stale)} documents of no card (e.g. {stale[0]}); run `kartoteka reindex`")
-    return {"documents": len(indexed), "pending": len(pending), "missing": len(missing), "stale": len(stale)}

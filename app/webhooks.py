@@ -24,6 +24,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -55,6 +56,10 @@ MAX_AGE = timedelta(days=1)
 FIRST_BACKOFF = 10.0
 MAX_BACKOFF = 3600.0
 TIMEOUT = 10.0
+#: A failed attempt that took longer than this (a timeout, a crawl) ends the receiver's round.
+SLOW_FAILURE = 2.0
+#: Receivers posted to at once in a round.
+MAX_PARALLEL_HOOKS = 8
 
 #: Sends one request: (url, body, headers) -> HTTP status; raises OSError-like errors when the
 #: receiver cannot be reached. The default uses httpx; tests may pass a plain function.
@@ -120,7 +125,10 @@ def verify_signature(secret: str, body: bytes, header: str, *, tolerance: float 
         return False
     if abs((time.time() if now is None else now) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, body, timestamp), f"t={timestamp},v1={fields.get('v1', '')}")
+    # As bytes: compare_digest refuses str with non-ASCII characters (a forged header raised
+    # instead of being refused).
+    expected = sign(secret, body, timestamp).encode()
+    return hmac.compare_digest(expected, f"t={timestamp},v1={fields.get('v1', '')}".encode())
 
 
 def backoff(attempts: int, first: float = FIRST_BACKOFF) -> float:
@@ -129,9 +137,12 @@ def backoff(attempts: int, first: float = FIRST_BACKOFF) -> float:
 
 
 def _httpx_post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """The receiver's status. Only the status line and headers are read: httpx's timeout bounds
+    each read, so a body sent a byte every few seconds kept the sender for minutes."""
     import httpx
 
-    return httpx.post(url, content=body, headers=headers, timeout=TIMEOUT).status_code
+    with httpx.stream("POST", url, content=body, headers=headers, timeout=TIMEOUT) as response:
+        return response.status_code
 
 
 @dataclass
@@ -145,19 +156,35 @@ class WebhookSender:
     max_age: timedelta = MAX_AGE
 
     def step(self) -> int:
-        """Plan new deliveries for every active hook and post the due ones; how many were posted."""
+        """Plan new deliveries for every active hook and post the due ones; how many were due.
+
+        Each receiver's deliveries go out in order on a thread of their own, so a receiver that
+        is down or slow holds up only its own (one slow receiver used to delay every other by a
+        timeout per delivery); one whose attempt failed slowly gets no more this round."""
         catalog = self.services.catalog
         hooks = {h.id: h for h in catalog.list_webhooks() if h.active}
         for hook_id in hooks:
             catalog.plan_deliveries(hook_id)
         due = catalog.due_deliveries(limit=100)
+        by_hook: dict[str, list[DeliveryRow]] = {}
         for delivery in due:
-            hook = hooks.get(delivery.hook_id)
-            if hook is not None and delivery.event is not None:
-                self._attempt(hook, delivery)
+            if delivery.hook_id in hooks and delivery.event is not None:
+                by_hook.setdefault(delivery.hook_id, []).append(delivery)
+        jobs = [(hooks[hook_id], rows) for hook_id, rows in by_hook.items()]
+        if len(jobs) == 1:
+            self._deliver(*jobs[0])
+        elif jobs:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL_HOOKS, len(jobs)), thread_name_prefix="webhook") as pool:
+                list(pool.map(lambda job: self._deliver(*job), jobs))
         return len(due)
 
-    def _attempt(self, hook: WebhookRow, delivery: DeliveryRow) -> None:
+    def _deliver(self, hook: WebhookRow, deliveries: list[DeliveryRow]) -> None:
+        for delivery in deliveries:
+            started = time.monotonic()
+            if not self._attempt(hook, delivery) and time.monotonic() - started > SLOW_FAILURE:
+                return  # timed out or crawling: its other deliveries wait for the next round
+
+    def _attempt(self, hook: WebhookRow, delivery: DeliveryRow) -> bool:
         assert delivery.event is not None
         event = ChangeEvent.from_row(delivery.event)
         body = json.dumps(event.as_json(), ensure_ascii=False).encode()
@@ -179,6 +206,7 @@ class WebhookSender:
         self.services.catalog.record_attempt(delivery.id, ok, status, error, None if ok else self._next(delivery))
         if not ok:
             log.info("webhook %s: delivery of %s failed (%s)", hook.url, event.cursor, error)
+        return ok
 
     def _next(self, delivery: DeliveryRow) -> datetime | None:
         """When to try again, or None when that is past ``max_age`` (the delivery failed for good)."""

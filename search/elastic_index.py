@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from elasticsearch import ApiError, Elasticsearch, TransportError
 from elasticsearch.helpers import BulkIndexError, bulk, scan
 
+from ingest.errors import ConfigurationError
 from search import ties
 from search.backend import CARD_BOOST, FACETS, IndexUnavailable, RawHit, RawResult, SearchRequest, sorted_facet
 from search.document import SCHEMA_VERSION, STRING_FIELDS, IndexDoc
@@ -75,10 +76,28 @@ SETTINGS: dict[str, Any] = {
 
 
 def split_url(url: str) -> tuple[str, str]:
-    """``http://host:9200/name`` → (``http://host:9200``, ``name``)."""
+    """``http://host:9200/name`` → (``http://host:9200``, ``name``); ConfigurationError for a
+    name Elasticsearch refuses (it passed the start-up check, then every write failed)."""
     parts = urlsplit(url)
     name = parts.path.strip("/") or "kartoteka"
+    problem = _name_problem(name)
+    if problem:
+        raise ConfigurationError(f"search index name {name!r} in KARTOTEKA_SEARCH_URL: {problem}")
     return urlunsplit((parts.scheme, parts.netloc, "", "", "")), name
+
+
+def _name_problem(name: str) -> str | None:
+    """Why Elasticsearch would refuse ``name`` as an index name (its documented rules), or None."""
+    if name != name.lower():
+        return "must be lower case"
+    if name in (".", "..") or name.startswith(("-", "_", "+")):
+        return "must not be . or .. or start with -, _ or +"
+    bad = sorted(set(name) & set('\\/*?"<>| ,#:'))
+    if bad:
+        return f"must not contain {' '.join(bad)}"
+    if len(name.encode()) > 255:
+        return "must be at most 255 bytes"
+    return None
 
 
 class ElasticIndex:

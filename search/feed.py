@@ -67,7 +67,11 @@ def reindex(
     """Write every card to the index again and drop documents of cards the catalog lacks.
 
     The old documents stay searchable until their replacement is committed (no empty window).
-    Pending outbox rows are left to the feed: applying them again changes nothing.
+    Pending outbox rows are left to the feed: applying them again changes nothing. The service
+    may go on registering and deleting cards meanwhile: what is stale is decided against the
+    catalog as it is at the end, not against the cards this run read (a card registered behind
+    the read cursor, indexed by the feed, was dropped as stale and stayed unsearchable; a card
+    deleted after it was read came back).
     """
     seen: set[str] = set()
     docs = []
@@ -86,7 +90,9 @@ def reindex(
         if progress:
             progress(len(docs))
     index.commit()
-    stale = [card_id for card_id in index.card_ids() if card_id not in seen]
+    indexed = list(index.card_ids())  # first: a card registered after this read is no candidate
+    now = catalog.card_ids()
+    stale = [card_id for card_id in indexed if card_id not in now]
     if stale:
         index.delete(stale)
         index.commit()

@@ -131,13 +131,12 @@ def check_broker(url: str | None, timeout: float = 2.0) -> None:
     """Raise TransientError unless the broker the URL names answers (in-process always does)."""
     if not url:
         return
+    if not url.startswith(("amqp://", "amqps://", "redis://", "rediss://", "unix://")):
+        # A setting to fix (exit 3), not a broker to wait for (exit 4: a supervisor would restart forever).
+        raise ConfigurationError(f"broker URL {_shown(url)}: use redis://, amqp:// or leave it empty for in-process")
     try:
         if url.startswith(("amqp://", "amqps://")):
-            import pika  # type: ignore[import-untyped,import-not-found,unused-ignore]
-
-            params = pika.URLParameters(url)
-            params.socket_timeout = params.blocked_connection_timeout = timeout
-            pika.BlockingConnection(params).close()
+            _check_rabbitmq(url, timeout)
         else:
             import redis
 
@@ -145,7 +144,36 @@ def check_broker(url: str | None, timeout: float = 2.0) -> None:
     except ImportError as e:
         raise ConfigurationError(f"broker {_shown(url)}: its client library is not installed ({e.name})") from e
     except Exception as e:  # refused, timed out, unknown host: the broker is not there now
-        raise TransientError(f"broker {_shown(url)} is unreachable: {type(e).__name__}") from e
+        raise TransientError(f"broker {_shown(url)} is unreachable: {_cause(e)}") from e
+
+
+def _check_rabbitmq(url: str, timeout: float) -> None:
+    """Connect once, with pika's own log lines held back (a refused connection wrote a dozen
+    lines and a traceback before our one line)."""
+    import logging
+
+    import pika  # type: ignore[import-untyped,import-not-found,unused-ignore]
+
+    params = pika.URLParameters(url)
+    params.socket_timeout = params.blocked_connection_timeout = timeout
+    params.connection_attempts = 1
+    quiet = logging.getLogger("pika")
+    level, quiet.level = quiet.level, logging.CRITICAL
+    try:
+        pika.BlockingConnection(params).close()
+    finally:
+        quiet.setLevel(level)
+
+
+def _cause(e: BaseException) -> str:
+    """The error's name and, where it says one, its reason («AMQPConnectionError» alone said nothing)."""
+    for _ in range(5):  # pika wraps the socket's error as its first argument
+        inner = e.__cause__ if e.__cause__ is not None else (e.args[0] if e.args else None)
+        if not isinstance(inner, BaseException):
+            break
+        e = inner
+    text = " ".join((str(e) or repr(e)).split())[:160]
+    return f"{type(e).__name__}: {text}" if text and text != type(e).__name__ else type(e).__name__
 
 
 def _shown(url: str) -> str:

@@ -78,16 +78,10 @@ def _check_writable(directory: Path, url: str) -> None:
 
 
 def check_broker_url(url: str | None, timeout: float = CONNECT_TIMEOUT_S) -> None:
-    """``check_broker`` with the password hidden from its message."""
+    """``check_broker`` (its messages name the broker with the password hidden, and the cause)."""
     from workers.broker import check_broker
 
-    try:
-        check_broker(url, timeout=timeout)
-    except TransientError as e:
-        cause = e.__cause__ or e
-        raise TransientError(f"broker {redact(url or '')} is unreachable: {describe_error(cause)}") from cause
-    except ConfigurationError as e:
-        raise ConfigurationError(f"broker {redact(url or '')}: {str(e).rpartition(': ')[2]}") from e
+    check_broker(url, timeout=timeout)
 
 
 def check_elastic(url: str, timeout: float = CONNECT_TIMEOUT_S) -> None:

@@ -50,6 +50,13 @@ def test_bad_settings_name_the_setting(env: dict[str, str], message: str) -> Non
         load_settings(env)
 
 
+def test_a_mistyped_setting_is_named_without_the_password_in_its_value() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"KARTOTEKA_DATABSE_URL": "postgresql://u:topsecret@h/db"})
+    message = str(caught.value)
+    assert "databse_url" in message and "topsecret" not in message and "postgresql://u:***@h/db" in message
+
+
 def test_missing_settings_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_settings({}, file=tmp_path / "nope.toml")

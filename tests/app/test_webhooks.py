@@ -133,6 +133,7 @@ def test_signatures_and_backoff() -> None:
     assert not verify_signature("k", b"{}", header, now=1_700_001_000)  # a replay, too old
     assert not verify_signature("k", b"{ }", header, now=1_700_000_100)  # the body was changed
     assert not verify_signature("k", b"{}", "v1=abc", now=1_700_000_100)
+    assert not verify_signature("k", b"{}", "t=1700000000,v1=ä", now=1_700_000_100)  # refused, not a TypeError
     assert [backoff(n) for n in (1, 2, 3)] == [10.0, 20.0, 40.0] and backoff(30) == 3600.0
 
 
@@ -142,3 +143,30 @@ def test_a_webhook_needs_an_http_url_and_a_topic(make_rig: MakeRig) -> None:
         register_webhook(rig.services, "file:///etc/passwd", ["card.registered"])
     with pytest.raises(InvalidChange):
         register_webhook(rig.services, "http://127.0.0.1:1/x", [])
+
+
+def test_a_slow_receiver_holds_up_only_its_own_deliveries(make_rig: MakeRig, tmp_path: Path) -> None:
+    """Every due delivery was posted one after another on one thread: a receiver that timed out
+    delayed every other receiver by a timeout per delivery of its own."""
+    rig = make_rig({k: f"Документ {k}" for k in "abc"})
+    register_webhook(rig.services, "http://fast.example/hook", ["card.registered"], secret=SECRET)
+    register_webhook(rig.services, "http://slow.example/hook", ["card.registered"], secret=SECRET)
+    _ingest(rig, tmp_path, ["a", "b", "c"])
+    posted: list[tuple[str, float]] = []
+    started = time.monotonic()
+
+    def post(url: str, body: bytes, headers: dict[str, str]) -> int:
+        if "slow" in url:
+            time.sleep(2.5)  # then a timeout, as httpx raises it
+            raise TimeoutError("read timed out")
+        posted.append((url, time.monotonic() - started))
+        return 200
+
+    sender = WebhookSender(rig.services, post=post, first_backoff=60)
+    assert sender.step() == 6
+    assert [u for u, _ in posted] == ["http://fast.example/hook"] * 3
+    assert max(t for _, t in posted) < 2.0, posted  # not after the slow receiver's timeout
+    hooks = {h.url: h for h in rig.services.catalog.list_webhooks()}
+    slow = rig.services.catalog.deliveries(hooks["http://slow.example/hook"].id)
+    assert sorted(d.attempts for d in slow) == [0, 0, 1]  # one timeout, the rest wait for the next round
+    assert {d.status for d in rig.services.catalog.deliveries(hooks["http://fast.example/hook"].id)} == {"delivered"}

@@ -121,3 +121,32 @@ def test_an_index_created_by_a_search_is_still_filled_by_the_service(tmp_path: P
     feed.step()
     assert empty_index.count() == len(corpus.ids)
     assert not empty_index.needs_rebuild
+
+
+@pytest.mark.parametrize("backend", ["tantivy", "elastic"])
+def test_a_card_registered_while_reindex_runs_stays_searchable(tmp_path: Path, backend: str) -> None:
+    """A card registered behind reindex's read cursor, indexed by the feed meanwhile, was
+    dropped at the end as «stale» (its outbox row done: nothing brought it back)."""
+    from tests.search.conftest import drop_index, make_index
+
+    corpus = Corpus(tmp_path)
+    index = make_index(backend, tmp_path)
+    try:
+        reindex(corpus.catalog, index, TZ)
+        _drain(corpus, index)
+        added: list[str] = []
+        calls = 0
+
+        def register_meanwhile(n: int) -> None:
+            nonlocal calls
+            calls += 1
+            if calls == 2:  # after reindex read the first cards: the new one is not among them
+                added.append(_add_card(corpus, "late", "Поздняя служебная записка о ремонте кровли."))
+                _drain(corpus, index)  # the service's feed indexes it at once
+
+        totals = reindex(corpus.catalog, index, TZ, batch=4, progress=register_meanwhile)
+        assert added and totals.removed == 0
+        assert [h["card"] for h in run_search(index, "кровли").hits] == added
+        assert set(index.card_ids()) == set(corpus.catalog.card_ids())
+    finally:
+        drop_index(index)

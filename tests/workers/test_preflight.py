@@ -83,6 +83,30 @@ def test_an_unreachable_server_is_one_line_naming_it_without_its_password(
     assert CLOSED in str(caught.value)
 
 
+def test_a_broker_url_of_another_scheme_is_a_setting_to_fix(tmp_path: Path) -> None:
+    """Exit 3, not 4: «unreachable, try again» had a supervisor restart it forever."""
+    with pytest.raises(ConfigurationError, match=r"broker URL kafka://x: use redis://, amqp://"):
+        check_reachable(settings(tmp_path, broker_url="kafka://x", search_url=elastic_url()))
+
+
+def test_an_unreachable_rabbitmq_is_one_line_with_its_cause(tmp_path: Path, amqp_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """pika wrote a dozen log lines and a traceback first, and the line ended in a bare
+    «AMQPConnectionError»."""
+    bad = on_closed_port(amqp_url)
+    with pytest.raises(TransientError) as caught:
+        check_reachable(settings(tmp_path, broker_url=bad, search_url=elastic_url()))
+    assert "Connection refused" in str(caught.value) and "\n" not in str(caught.value)
+    assert not [r for r in caplog.records if r.name.startswith("pika")]
+
+
+@pytest.mark.parametrize(("name", "problem"), [("QA_Bad", "lower case"), ("a b", "must not contain"), ("_x", "start with")])
+def test_an_index_name_elasticsearch_refuses_is_a_setting_to_fix(tmp_path: Path, name: str, problem: str) -> None:
+    """It passed the start-up check (the cluster answered), then the feed failed every 30 s with a
+    traceback and `kartoteka search` printed 41 lines."""
+    with pytest.raises(ConfigurationError, match=problem):
+        check_reachable(settings(tmp_path, search_url=elastic_url().replace("kartoteka-preflight", name)))
+
+
 def test_a_wrong_password_is_named_without_it(tmp_path: Path, postgres_admin_url: str) -> None:
     parts = urlsplit(postgres_admin_url)
     wrong = parts._replace(netloc=f"kartoteka:not-the-password@{parts.hostname}:{parts.port}").geturl()
