@@ -66,7 +66,8 @@ def test_list_show_correct_and_accept(data_dir: Path, capsys: pytest.CaptureFixt
     assert [c["registration_number"] for c in queue["cards"]] == [uncertain, unknown]  # oldest first
     assert any(r["code"] == "kind_uncertain" and r["field"] == "kind" for r in queue["cards"][0]["review_reasons"])
     assert queue["cards"][1]["review_reasons"] == [
-        {"code": "kind_unrecognised", "message": "kind not recognised (kept incoming)", "field": "kind"}
+        {"code": "kind_unrecognised", "message": "kind not recognised (kept incoming)", "field": "kind",
+         "params": {"kind": "incoming"}}
     ]
     code, shown = run(capsys, "show", uncertain)
     assert code == 0 and shown["status"] == "needs review" and shown["review_reasons"] and shown["pages"]
