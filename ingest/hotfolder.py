@@ -62,7 +62,7 @@ from ingest.batches import (
     natural_key,
     rename_to_text,
 )
-from ingest.errors import ConfigurationError
+from ingest.errors import ConfigurationError, TransientError
 from ingest.profile import HotFolderProfile
 from ingest.stability import Signature, StabilityTracker, file_signature
 
@@ -377,8 +377,11 @@ class HotFolderWatcher:
     def _deliver(self, candidate: Candidate) -> bool:
         try:
             self._on_ready(candidate)
-        except Exception:
-            log.exception("handling batch %s failed; it is offered again after the next rescan", candidate.batch_name)
+        except Exception as e:
+            if isinstance(e, TransientError):  # a server away for a while: one line a rescan
+                log.warning("batch %s waits (%s); it is offered again after the next rescan", candidate.batch_name, e)
+            else:
+                log.exception("handling batch %s failed; it is offered again after the next rescan", candidate.batch_name)
             with self._lock:
                 folder = next(f for f in self._folders if f.profile is candidate.profile)
                 for path in candidate.files:

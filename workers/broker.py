@@ -325,11 +325,14 @@ class Dispatcher:
                 self._sized(input_id, batch_size)
             else:
                 self._send(input_id)
-        except Exception:
+        except Exception as e:
             # Not sent (the broker is down): not in flight either, so the next sweep sends it
-            # again instead of waiting for it to go stale.
+            # again instead of waiting for it to go stale. The broker clients raise their own
+            # connection errors; named transient here, so callers log one line, not a traceback.
             self.done(input_id)
-            raise
+            if isinstance(e, TransientError):
+                raise
+            raise TransientError(f"the broker did not take input {input_id}: {type(e).__name__}: {e}", stage="ingest") from e
         return True
 
     def done(self, input_id: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ConfigurationError
+from ingest.errors import ConfigurationError, TransientError
 from ingest.hotfolder import Candidate, HotFolderWatcher, filesystem_type, needs_polling
 from ingest.profile import HotFolderProfile
 
@@ -214,6 +214,29 @@ def test_a_failing_callback_is_retried_after_the_next_rescan(tmp_path: Path) -> 
         clock.now = now
         watcher.tick()
     assert len(calls) == 2
+
+
+def test_a_transient_failure_is_one_log_line_without_a_traceback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    profile = HotFolderProfile(path=hot, settle_seconds=SETTLE, rescan_seconds=1.0)
+    clock = FakeClock()
+
+    def on_ready(candidate: Candidate) -> None:
+        if candidate.batch_name == "scan.pdf":
+            raise TransientError("the broker did not take input 1: ConnectionError: refused")
+        raise RuntimeError("a bug")
+
+    watcher = HotFolderWatcher([profile], on_ready, clock=clock)
+    write(hot / "scan.pdf")
+    write(hot / "other.pdf")
+    for now in (0.0, SETTLE):
+        clock.now = now
+        watcher.tick()
+    waits = [r for r in caplog.records if "scan.pdf waits" in r.getMessage()]
+    assert len(waits) == 1 and waits[0].exc_info is None and "ConnectionError: refused" in waits[0].getMessage()
+    bugs = [r for r in caplog.records if "other.pdf failed" in r.getMessage()]
+    assert len(bugs) == 1 and bugs[0].exc_info is not None  # an unexpected error keeps its traceback
 
 
 def test_overlapping_hot_folders_are_rejected(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.errors import TransientError
 from workers.broker import Dispatcher
 
 
@@ -28,8 +29,8 @@ def test_an_id_whose_send_failed_is_not_in_flight() -> None:
         sent.append(input_id)
 
     dispatcher = Dispatcher(send, stale_after=900)
-    with pytest.raises(ConnectionError):
-        dispatcher.enqueue("a")
+    with pytest.raises(TransientError, match="broker did not take input a: ConnectionError: broker down"):
+        dispatcher.enqueue("a")  # the client's own error, named for what the caller should do
     assert dispatcher.in_flight == 0
     broker_up[0] = True
     assert dispatcher.sweep(["a"]) == 1 and sent == ["a"]  # the next sweep, not 15 minutes later
