@@ -39,6 +39,7 @@ from archive.model import AttachmentDraft, CardDraft, InputFileRow
 from classify.model import Classification
 from classify.organisations import DirectoryEntry
 from ingest.batches import is_ignored, list_batch_files, natural_key
+from ingest import reasons
 from ingest.documents import PageMark, duplicate_of, split_documents
 from ingest.errors import PermanentError, TransientError
 from ingest.hotfolder import Candidate
@@ -92,11 +93,12 @@ def _record(path: Path, batch_id: str, services: Services) -> InputFileRow:
         raise TransientError("the file disappeared before it could be read", stage="ingest") from e
     if not stat.S_ISREG(st.st_mode):
         # A symlink, FIFO or socket: never followed or opened (opening a FIFO blocks forever).
-        what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        link = stat.S_ISLNK(st.st_mode)
+        what = "a symbolic link" if link else "not a regular file"
         key = hashlib.sha256(f"{what}:{path}:{st.st_ino}".encode()).hexdigest()
         row = catalog.record_input(batch_id, str(path), path.name, key, 0)
         if row.outcome == "pending":
-            row = catalog.mark_quarantined(row.id, f"is {what}: copy the file itself into the folder", "ingest")
+            row = catalog.mark_quarantined(row.id, reasons.SYMLINK if link else reasons.NOT_REGULAR, "ingest")
         return row
     blob = services.blobs.put_file(path)
     return catalog.record_input(batch_id, str(path), path.name, blob.sha256, blob.size)
@@ -214,11 +216,11 @@ def _recognise(
         try:
             files[row.id] = copy_to(services.blobs, row.sha256, spool / f"input-{index:05d}")
         except BlobNotFound:
-            catalog.mark_quarantined(row.id, "the stored copy of the original is missing: drop the file again", "ocr")
+            catalog.mark_quarantined(row.id, reasons.ORIGINAL_MISSING, "ocr")
     readable = [r for r in rows if r.id in files]
     results = list(recognize_files([files[r.id] for r in readable], cfg, services.engine, spool=spool))
     if any(p.retry for res in results for p in res.pages):
-        raise TransientError(f"recognition could not run on every page of {rows[0].name}: will retry", stage="ocr")
+        raise TransientError(reasons.NOT_EVERY_PAGE_RAN % {"name": rows[0].name}, stage="ocr")
     if check is not None:
         check(readable, results)
     usable: list[tuple[InputFileRow, FileResult]] = []
@@ -239,7 +241,7 @@ def _register(recognised: _Recognised, profile: HotFolderProfile, services: Serv
     marks = [PageMark(row.id, row.sha256, page.number, page.blank, page.codes) for row, _, page in stream]
     split = split_documents(marks, profile.separation, profile.separator_value)
     for input_id in split.empty:
-        catalog.mark_quarantined(input_id, "every page is blank or a separator sheet: nothing to archive", "ocr")
+        catalog.mark_quarantined(input_id, reasons.NOTHING_TO_ARCHIVE, "ocr")
     if not split.documents:
         return
     media = {row.id: res.media_type for row, res in zip(recognised.rows, recognised.results)}
@@ -256,7 +258,7 @@ def _unusable(result: FileResult) -> str | None:
     if result.error:
         return result.error
     if result.pages and all(p.error for p in result.pages):
-        return f"no page could be recognised: {result.pages[0].error}"
+        return reasons.NO_PAGE_RECOGNISED % {"error": result.pages[0].error}
     return None
 
 

@@ -6,6 +6,7 @@ import enum
 import stat
 from pathlib import Path
 
+from ingest import reasons
 from ingest.errors import UnsupportedInput
 
 
@@ -46,32 +47,28 @@ def sniff_bytes(head: bytes) -> FileType | None:
 def sniff(path: Path) -> FileType:
     """The type of the file at ``path``; UnsupportedInput with a one-line reason otherwise."""
     if path.is_symlink():
-        raise UnsupportedInput("is a symbolic link: copy the file itself into the folder", stage="ingest")
+        raise UnsupportedInput(reasons.SYMLINK, stage="ingest")
     if path.is_dir():
-        raise UnsupportedInput("is a directory, not a file", stage="ingest")
+        raise UnsupportedInput(reasons.DIRECTORY, stage="ingest")
     try:
         mode = path.stat().st_mode
     except FileNotFoundError as e:
-        raise UnsupportedInput("file disappeared before it could be read", stage="ingest") from e
+        raise UnsupportedInput(reasons.VANISHED, stage="ingest") from e
     except OSError as e:
-        raise UnsupportedInput(f"cannot be read: {e.strerror or e}", stage="ingest") from e
+        raise UnsupportedInput(reasons.UNREADABLE % {"cause": e.strerror or e}, stage="ingest") from e
     if not stat.S_ISREG(mode):  # opening a FIFO would wait for a writer forever
-        raise UnsupportedInput("is not a regular file (a FIFO, socket or device)", stage="ingest")
+        raise UnsupportedInput(reasons.NOT_REGULAR, stage="ingest")
     try:
         with path.open("rb") as f:
             head = f.read(1024)
     except FileNotFoundError as e:
-        raise UnsupportedInput("file disappeared before it could be read", stage="ingest") from e
+        raise UnsupportedInput(reasons.VANISHED, stage="ingest") from e
     except OSError as e:
-        raise UnsupportedInput(f"cannot be read: {e.strerror or e}", stage="ingest") from e
+        raise UnsupportedInput(reasons.UNREADABLE % {"cause": e.strerror or e}, stage="ingest") from e
     if not head:
-        raise UnsupportedInput("is empty (0 bytes): scan or export it again", stage="ingest")
+        raise UnsupportedInput(reasons.EMPTY, stage="ingest")
     kind = sniff_bytes(head)
     if kind is None:
         shown = head[:8].hex(" ")
-        raise UnsupportedInput(
-            f"is not a PDF, PNG, JPEG or TIFF (content starts with {shown}): "
-            "convert it to one of these and drop it again",
-            stage="ingest",
-        )
+        raise UnsupportedInput(reasons.NOT_A_DOCUMENT % {"start": shown}, stage="ingest")
     return kind

@@ -4,15 +4,16 @@ the same, so tests and people read one message)."""
 
 from __future__ import annotations
 
+from ingest import reasons
 from ingest.errors import ConfigurationError, PermanentError, TransientError
 
 #: A page the engine crashed on (a worker process died): permanent, the same page would crash again.
-PAGE_CRASHED = "Tesseract crashed on this page (its worker process died): the page cannot be read"
+PAGE_CRASHED = reasons.PAGE_CRASHED
 
 
 def page_timed_out(timeout: float) -> str:
     """The message of a page that took longer than its ``timeout`` seconds."""
-    return f"Tesseract took longer than {timeout:g} s on this page"
+    return reasons.PAGE_TIMED_OUT % {"seconds": f"{timeout:g}"}
 
 
 class UnreadablePage(PermanentError):

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ingest import reasons
 from ingest.errors import PermanentError, TransientError
 from ingest.separators import is_blank_page, read_codes
 from ocr import photo
@@ -123,7 +124,7 @@ def recognize_page(
     except TransientError as e:
         # The engine could not run (killed, out of memory): the page may work on a later try.
         log.warning("page %d: %s", number, e)
-        return replace(base, error=f"{e} (try again)", retry=True, pdf=image_pdf(gray, base.dpi))
+        return replace(base, error=reasons.TRY_AGAIN % {"error": e}, retry=True, pdf=image_pdf(gray, base.dpi))
 
 
 def _blank(gray: np.ndarray, colour: np.ndarray | None, dpi: int, cfg: OcrConfig) -> bool:

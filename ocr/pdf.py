@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pikepdf
 
+from ingest import reasons
 from ingest.errors import PermanentError
 
 
@@ -17,7 +18,7 @@ def assemble(parts: Sequence[tuple[Path, int]], out: Path) -> int:
     Written to a temporary name and renamed, so a reader never sees half a file.
     """
     if not parts:
-        raise PermanentError("no pages to put in the PDF (every page was blank or failed)", stage="ocr")
+        raise PermanentError(reasons.NO_PDF_PAGES, stage="ocr")
     tmp = out.with_name(out.name + ".part")
     with ExitStack() as stack:
         opened: dict[Path, pikepdf.Pdf] = {}

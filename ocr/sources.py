@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ingest import reasons
 from ingest.errors import UnsupportedInput
 from ingest.sniff import FileType, sniff
 from ocr.config import OcrConfig
@@ -71,9 +72,9 @@ def _open_image(path: Path, cfg: OcrConfig) -> Image.Image:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(path)
     except Image.DecompressionBombError as e:
-        raise UnsupportedInput(_too_big(str(e)), stage="ocr") from e
+        raise UnsupportedInput(reasons.TOO_LARGE % {"detail": str(e)}, stage="ocr") from e
     except DECODE_ERRORS as e:
-        raise UnsupportedInput(f"image cannot be decoded ({_short(e)}): the file is damaged or truncated", stage="ocr") from e
+        raise UnsupportedInput(reasons.IMAGE_UNDECODABLE % {"detail": _short(e)}, stage="ocr") from e
     return img
 
 
@@ -104,21 +105,21 @@ def _next_frame(img: Image.Image, number: int, cfg: OcrConfig) -> tuple[SourcePa
             except EOFError:
                 return None, False  # no more frames
             except DECODE_ERRORS as e:
-                return SourcePage(number=number, error=f"page cannot be read ({_short(e)}): the file is truncated"), False
+                return SourcePage(number=number, error=reasons.PAGE_TRUNCATED % {"detail": _short(e)}), False
         try:
             return _frame_page(img, number, cfg), True
         except DECODE_ERRORS as e:
             if number == 1:
-                raise UnsupportedInput(f"image cannot be decoded ({_short(e)}): the file is damaged or truncated", stage="ocr") from e
-            return SourcePage(number=number, error=f"page cannot be decoded ({_short(e)}): the page is damaged"), True
+                raise UnsupportedInput(reasons.IMAGE_UNDECODABLE % {"detail": _short(e)}, stage="ocr") from e
+            return SourcePage(number=number, error=reasons.PAGE_DAMAGED % {"detail": _short(e)}), True
 
 
 def _frame_page(frame: Image.Image, number: int, cfg: OcrConfig) -> SourcePage:
     w, h = frame.size
     if w * h > cfg.max_pixels:
         if number == 1:
-            raise UnsupportedInput(_too_big(f"{w}x{h} pixels"), stage="ocr")
-        return SourcePage(number=number, error=_too_big(f"{w}x{h} pixels"))
+            raise UnsupportedInput(_too_big(w, h), stage="ocr")
+        return SourcePage(number=number, error=_too_big(w, h))
     frame.load()
     return SourcePage(number=number, image=_to_gray(frame), dpi=_image_dpi(frame), colour=_colour(frame))
 
@@ -192,7 +193,7 @@ def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
         with PDFIUM_LOCK:
             count = len(pdf)
         if count == 0:
-            raise UnsupportedInput("PDF has no pages", stage="ocr")
+            raise UnsupportedInput(reasons.PDF_NO_PAGES, stage="ocr")
     except BaseException:
         close(pdf)
         raise
@@ -219,17 +220,14 @@ def _check_pdf_complete(path: Path) -> None:
         f.seek(max(0, size - 2048))
         tail = f.read()
     if b"%%EOF" not in tail:
-        raise UnsupportedInput(
-            "PDF is truncated (no end-of-file marker): the file is incomplete; export or scan it again",
-            stage="ocr",
-        )
+        raise UnsupportedInput(reasons.PDF_TRUNCATED, stage="ocr")
 
 
 def _pdf_open_reason(e: Exception) -> str:
     text = str(e)
     if "password" in text.lower():
-        return "PDF is encrypted with a password: save an unprotected copy and drop it again"
-    return f"PDF cannot be opened ({_short(e)}): the file is damaged"
+        return reasons.PDF_ENCRYPTED
+    return reasons.PDF_DAMAGED % {"detail": _short(e)}
 
 
 def _pdf_page(pdf, path: Path, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> SourcePage:  # type: ignore[no-untyped-def]
@@ -237,11 +235,11 @@ def _pdf_page(pdf, path: Path, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> 
     try:
         page = pdf[index]
     except pdfium.PdfiumError as e:
-        return SourcePage(number=number, error=f"PDF page cannot be read ({_short(e)})")
+        return SourcePage(number=number, error=reasons.PDF_PAGE_UNREADABLE % {"detail": _short(e)})
     try:
         width, height = page.get_size()
         if max(width, height) > cfg.max_page_points or min(width, height) <= 0:
-            return SourcePage(number=number, error=f"PDF page size {width:.0f}x{height:.0f} pt is out of range")
+            return SourcePage(number=number, error=reasons.PDF_PAGE_SIZE % {"width": f"{width:.0f}", "height": f"{height:.0f}"})
         text = _usable_text_layer(page, width * height, cfg, pdfium_c)
         if text is not None:
             return SourcePage(number=number, text=text, dpi=cfg.dpi)
@@ -262,7 +260,7 @@ def _pdf_page(pdf, path: Path, index: int, cfg: OcrConfig, pdfium, pdfium_c) -> 
                 bitmap.close()
         return SourcePage(number=number, image=gray, dpi=int(round(dpi)))
     except pdfium.PdfiumError as e:
-        return SourcePage(number=number, error=f"PDF page cannot be rendered ({_short(e)})")
+        return SourcePage(number=number, error=reasons.PDF_PAGE_UNRENDERABLE % {"detail": _short(e)})
     except UnsupportedInput as e:
         return SourcePage(number=number, error=str(e))
     finally:
@@ -280,7 +278,7 @@ def _render_pdftoppm(path: Path, index: int, dpi: float, cfg: OcrConfig) -> np.n
             grayscale=True, timeout=int(cfg.page_timeout),
         )
     except (PDFPageCountError, PDFSyntaxError, ValueError) as e:
-        raise UnsupportedInput(f"pdftoppm cannot render this page ({_short(e)})", stage="ocr") from e
+        raise UnsupportedInput(reasons.PDFTOPPM_FAILED % {"detail": _short(e)}, stage="ocr") from e
     return np.ascontiguousarray(np.asarray(image.convert("L"), dtype=np.uint8))
 
 
@@ -317,8 +315,8 @@ def _image_coverage(page, area: float, pdfium_c) -> float:  # type: ignore[no-un
 # --- messages ---------------------------------------------------------------------------------
 
 
-def _too_big(detail: str) -> str:
-    return f"image is too large ({detail}; possible decompression bomb): split or downscale it, or raise KARTOTEKA_OCR_MAX_PIXELS"
+def _too_big(width: int, height: int) -> str:
+    return reasons.TOO_LARGE % {"detail": f"{width}x{height} pixels"}
 
 
 def _short(e: BaseException) -> str:

@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ingest import reasons
 from ocr.engine import Orientation
 from ocr.errors import EngineFailed, EngineMissing, UnreadablePage, page_timed_out
 from ocr.hocr import parse_words
@@ -135,7 +136,7 @@ class TesseractEngine:
         if proc.returncode < 0:
             # Killed by a signal (the OOM killer, an operator): not the page's fault.
             raise EngineFailed(f"Tesseract was killed (signal {-proc.returncode})", stage="ocr")
-        raise UnreadablePage(f"Tesseract could not read this page: {message}", stage="ocr")
+        raise UnreadablePage(reasons.PAGE_NOT_READ_BECAUSE % {"detail": message}, stage="ocr")
 
 
 def _write_image(path: Path, image: np.ndarray) -> None:

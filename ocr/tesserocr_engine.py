@@ -39,6 +39,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ingest import reasons
 from ocr.engine import Orientation
 from ocr.errors import EngineFailed, EngineMissing, UnreadablePage, page_timed_out
 from ocr.hocr import hocr_document, parse_words
@@ -189,12 +190,12 @@ class TesserocrEngine:
             if not done:
                 if time.monotonic() - started >= timeout:
                     raise UnreadablePage(page_timed_out(timeout), stage="ocr")
-                raise UnreadablePage("Tesseract could not read this page", stage="ocr")
+                raise UnreadablePage(reasons.PAGE_NOT_READ, stage="ocr")
             try:
                 text = api.GetUTF8Text()
                 body = api.GetHOCRText(0)
             except RuntimeError as e:
-                raise UnreadablePage(f"Tesseract could not read this page: {e}", stage="ocr") from e
+                raise UnreadablePage(reasons.PAGE_NOT_READ_BECAUSE % {"detail": e}, stage="ocr") from e
         hocr = hocr_document(body, f"tesseract {self.version()}")
         pdf = page_pdf(gray, dpi, hocr, self._font(), producer=PRODUCER)
         return PageText(text=_tidy(text), words=parse_words(hocr), hocr=hocr, pdf=pdf)

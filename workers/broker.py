@@ -19,6 +19,7 @@ import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import CurrentMessage
 
+from ingest import reasons
 from ingest.errors import ConfigurationError, PermanentError, TransientError
 from app import pipeline
 from app.services import Services
@@ -238,7 +239,7 @@ def _apply_policy(input_id: str, error: BaseException, services: Services, queue
     if final != "quarantine":
         raise error
     stage = getattr(error, "stage", "") or "process"
-    reason = str(error) if policy.action != "retry" else f"{error} (failed {policy.max_retries + 1} times)"
+    reason = str(error) if policy.action != "retry" else reasons.GAVE_UP % {"error": error, "times": policy.max_retries + 1}
     log.warning("quarantining %s: %s", input_id, reason)
     pipeline.quarantine_input(input_id, reason, stage, services)
 

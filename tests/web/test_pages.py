@@ -389,3 +389,26 @@ def test_review_reasons_are_phrased_in_the_chosen_language(site: Site) -> None:
     assert f"ни один вид не набрал достаточно; оставлен «{kept}»" in ru and "kind not recognised" not in ru
     assert "ни один вид не набрал достаточно" in queue
     assert f"no kind scored enough; kept «{kept}»" in en
+
+
+@pytest.mark.parametrize(
+    ("locale", "expected"),
+    [("ru", "ни одна страница не распознана: Tesseract распознавал эту страницу дольше 30 с (не удалось 3 раз)"),
+     ("kk", "бірде-бір бет танылмады: Tesseract бұл бетті 30 с-тан ұзақ таныды (3 рет сәтсіз болды)"),
+     ("en", "no page could be recognised: Tesseract took longer than 30 s on this page (failed 3 times)")],
+)  # fmt: skip
+def test_a_quarantine_reason_is_shown_in_the_chosen_language(locale: str, expected: str) -> None:
+    """Reasons were the stages' English lines in every language of the UI."""
+    from zoneinfo import ZoneInfo
+
+    from ingest import reasons
+    from ocr.errors import page_timed_out
+    from workers.web.templating import Templates
+
+    recorded = reasons.GAVE_UP % {"error": reasons.NO_PAGE_RECOGNISED % {"error": page_timed_out(30)}, "times": 3}
+    env = Templates(ZoneInfo("Asia/Almaty"), "/ui", "/api/v1").environments[locale]
+    assert env.from_string("{{ r|reason }}").render(r=recorded) == html.escape(expected, quote=True)
+    # a reason made from no template (a server's own message) is shown as recorded, marked English
+    shown = env.from_string("{{ r|reason }}").render(r="connection <refused>")
+    assert shown == '<span lang="en">connection &lt;refused&gt;</span>'
+    assert env.from_string("{{ r|reason }}").render(r=None) == ""

@@ -29,6 +29,7 @@ from babel.support import Translations
 from babel.units import format_unit
 from starlette.requests import HTTPConnection
 
+from ingest import reasons
 from ingest.errors import ConfigurationError
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "N_",
     "load_translations",
     "locale_of",
+    "reason_in",
 ]
 
 LOCALES = ("ru", "kk", "en")
@@ -62,6 +64,16 @@ def locale_of(request: HTTPConnection) -> str:
     browser's settings say)."""
     chosen = request.cookies.get(LANG_COOKIE, "")
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
+
+
+def reason_in(text: str, translations: Translations) -> str | None:
+    """A recorded quarantine or page-failure reason (``ingest/reasons.py``) in the catalog's
+    language; None for a text made from no known template (it is shown as recorded)."""
+    parsed = reasons.parse(text)
+    if parsed is None:
+        return None
+    params = {k: (reason_in(v, translations) or v) if k == "error" else v for k, v in parsed.params.items()}
+    return translations.gettext(parsed.template) % params
 
 
 def load_translations(locale: str) -> Translations:

@@ -16,9 +16,10 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
 from workers.web import labels
-from workers.web.i18n import LANGUAGE_NAMES, LOCALES, Formats, load_translations, locale_of
+from workers.web.i18n import LANGUAGE_NAMES, LOCALES, Formats, load_translations, locale_of, reason_in
 from workers.web.state import web_state
 
 __all__ = ["STATIC_DIR", "TEMPLATE_DIR", "Templates", "here", "render"]
@@ -63,10 +64,24 @@ def _environment(locale: str, tz: ZoneInfo, common: Mapping[str, Any]) -> Enviro
     )
     # Added by the i18n extension (not on Environment's type): gettext with autoescaping and
     # %(name)s variables, the catalog fixed for this environment.
-    cast(Any, env).install_gettext_translations(load_translations(locale), newstyle=True)
+    translations = load_translations(locale)
+    cast(Any, env).install_gettext_translations(translations, newstyle=True)
     formats = Formats(locale, tz)
+
+    def reason(text: str | None) -> Markup:
+        """A quarantine reason in this language, else as recorded (marked as English)."""
+        if not text:
+            return Markup("")
+        shown = reason_in(text, translations)
+        return escape(shown) if shown is not None else Markup('<span lang="en">%s</span>') % text
+
     env.filters.update(
-        datetime=formats.moment, date=formats.day, number=formats.number, percent=formats.percent, size=formats.size
+        datetime=formats.moment,
+        date=formats.day,
+        number=formats.number,
+        percent=formats.percent,
+        size=formats.size,
+        reason=reason,
     )
     env.globals.update(common)
     env.globals["locale"] = locale
