@@ -180,6 +180,7 @@ def test_an_operator_sees_a_batch_progress_and_retries_a_quarantined_file(site: 
     page.reload()
     item = page.locator(".quarantined-file", has_text="broken.pdf")
     expect(item.locator(".reason")).to_contain_text("PDF обрезан (нет маркера конца файла)")  # in the clerk's language
+    expect(item.locator(".reason .meta")).to_contain_text("распознавание")  # the stage too
     expect(item.locator("details summary")).to_contain_text("broken.pdf.reason.txt")
     write_text_pdf(quarantined, [("fixed-scan", LATER["fixed-scan"])])
     page.reload()

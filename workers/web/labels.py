@@ -56,6 +56,17 @@ FIELDS = {
     "items.sum": N_("Sum of the line items"),
 }
 
+#: Where a file was quarantined (an error's ``stage``); others are shown as recorded.
+STAGES = {
+    "ingest": N_("intake"),
+    "upload": N_("upload"),
+    "ocr": N_("recognition"),
+    "classify": N_("classification"),
+    "archive": N_("registration"),
+    "process": N_("processing"),
+    "retry": N_("retry"),
+}
+
 REASONS = {
     "kind_unrecognised": N_("Kind not recognised"),
     "kind_uncertain": N_("Kind uncertain"),
