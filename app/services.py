@@ -168,6 +168,13 @@ class Services:
             except Exception:  # the catalog is busy, or a bug: the current model stays
                 log.exception("retraining the kind model failed; trying again later")
 
+    def stop_recognition(self) -> None:
+        """Cut off the recognitions in progress: the engine's pages fail as transient errors
+        from now on (their files stay pending). Nothing is made if no engine was."""
+        close = getattr(self._parts.get("engine"), "close", None)
+        if callable(close):
+            close()
+
     def close(self) -> None:
         """Stop the background threads, release the engine's worker processes and the catalog's
         database connections."""

@@ -6,12 +6,19 @@ does not answer within the page's time limit (plus a grace period) it is killed 
 the page fails with UnreadablePage, as with the tesseract program. If it dies on a page (a
 crash in Tesseract), it is replaced too and the page fails for good: the same page would crash
 the next worker. The service itself never goes down with it.
+
+Stopping is the parent's decision: the workers ignore SIGINT and SIGTERM (Ctrl-C and a service
+manager signal the whole process group), so a page being read when the service is told to stop
+is not mistaken for a page that crashed Tesseract. ``close`` kills every worker, busy ones too;
+a page cut off that way fails with EngineFailed (transient: its file stays pending and is read
+at the next start), never with UnreadablePage.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import signal
 import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -35,6 +42,11 @@ START_TIMEOUT = 120.0
 
 def _serve(conn: Connection, tessdata: str | None) -> None:  # runs in the worker process
     import cv2
+
+    # The parent stops us (WorkerEngine.close); a signal to the process group must not cut a
+    # page off before the parent has decided whether to wait for it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     from ocr.tesserocr_engine import TesserocrEngine
 
@@ -77,6 +89,8 @@ class WorkerEngine:
         self._max = max_parallel if max_parallel > 0 else (multiprocessing.cpu_count() or 1)
         self._slots = threading.BoundedSemaphore(self._max)
         self._idle: list[_Worker] = []
+        self._busy_workers: dict[int, _Worker] = {}  # by id(): the workers pages are in, for close()
+        self._closed = False
         self._lock = threading.Lock()
         # spawn: forking a process that runs threads can copy a held lock into the child.
         self._ctx = multiprocessing.get_context("spawn")
@@ -120,10 +134,15 @@ class WorkerEngine:
                 self._idle.extend(workers)
 
     def close(self) -> None:
+        """Kill every worker, busy ones too; pages in them fail as transient (EngineFailed)."""
         with self._lock:
-            workers, self._idle = self._idle, []
-        for w in workers:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            busy = list(self._busy_workers.values())
+        for w in idle:
             w.kill()
+        for w in busy:  # the thread waiting for its answer sees the pipe close and cleans up
+            w.process.kill()
 
     def worker_pids(self) -> list[int]:
         """Process ids of the idle workers (for tests and diagnostics)."""
@@ -137,25 +156,45 @@ class WorkerEngine:
                 worker.conn.send((method, kwargs))
                 if not worker.conn.poll(timeout + GRACE):
                     worker.kill()
+                    self._raise_if_closed()
                     raise UnreadablePage(page_timed_out(timeout), stage="ocr")
                 status, value = worker.conn.recv()
             except (EOFError, OSError, BrokenPipeError) as e:
                 worker.kill()
+                self._raise_if_closed()
                 raise UnreadablePage(PAGE_CRASHED, stage="ocr") from e
+            finally:
+                with self._lock:
+                    self._busy_workers.pop(id(worker), None)
             self._give_back(worker)
             if status == "error":
                 raise value
             return value
 
     def _take(self) -> _Worker:
+        self._raise_if_closed()
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return self._start()
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = self._start()
+        with self._lock:
+            self._busy_workers[id(worker)] = worker
+            closed = self._closed
+        if closed:  # closed while this worker started: close() did not see it
+            worker.kill()
+            self._raise_if_closed()
+        return worker
 
     def _give_back(self, worker: _Worker) -> None:
         with self._lock:
-            self._idle.append(worker)
+            if not self._closed:
+                self._idle.append(worker)
+                return
+        worker.kill()
+
+    def _raise_if_closed(self) -> None:
+        if self._closed:
+            raise EngineFailed("recognition stopped: the service is shutting down (read again at the next start)", stage="ocr")
 
     def _start(self) -> _Worker:
         parent, child = self._ctx.Pipe()

@@ -106,6 +106,10 @@ def actor_options() -> dict[str, Any]:
     }
 
 
+#: Seconds a worker thread gets to notice its recognition was cut off when a worker stops.
+STOP_JOIN_SECONDS = 60.0
+
+
 def make_broker(url: str | None) -> dramatiq.Broker:
     """In-process (no URL), Redis (redis://) or RabbitMQ (amqp://)."""
     if not url:
@@ -242,6 +246,22 @@ def _apply_policy(input_id: str, error: BaseException, services: Services, queue
     reason = str(error) if policy.action != "retry" else reasons.GAVE_UP % {"error": error, "times": policy.max_retries + 1}
     log.warning("quarantining %s: %s", input_id, reason)
     pipeline.quarantine_input(input_id, reason, stage, services)
+
+
+def stop_worker(worker: dramatiq.Worker, services: Services, grace_ms: int) -> None:
+    """Stop ``worker``: the messages in progress get ``grace_ms`` to finish; after that what is
+    still being recognised is cut off (the OCR engine closed: its pages fail as transient, so
+    their files stay pending and are done at the next start), and the worker's threads are
+    waited for, so nothing runs on services being closed (that failed files for good).
+    """
+    worker.stop(timeout=grace_ms)
+    busy = [t for t in worker.workers if t.is_alive()]
+    if not busy:
+        return
+    log.warning("%d messages still in progress after %d s: stopping them; their files stay pending", len(busy), grace_ms // 1000)
+    services.stop_recognition()
+    for thread in busy:
+        thread.join(timeout=STOP_JOIN_SECONDS)
 
 
 def declare_actors(

@@ -30,7 +30,7 @@ from workers.api.app import create_app
 from workers.api.metrics import app_metrics
 from workers.api.sender import start_sender
 from workers.api.server import ApiServer, bind
-from workers.broker import Dispatcher, declare_actors, make_broker, recovery_sweep
+from workers.broker import Dispatcher, declare_actors, make_broker, recovery_sweep, stop_worker
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
 
@@ -99,6 +99,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         feed_thread.join(timeout=30)
         if sender_thread is not None:
             sender_thread.join(timeout=15)
-        worker.stop(timeout=10_000)
+        stop_worker(worker, services, grace_ms=10_000)
         services.close()
     return ExitCode.OK

@@ -27,7 +27,7 @@ from app.settings import Settings
 from ingest.errors import ConfigurationError
 from ocr import run as ocr_run
 from workers.arguments import PORT, int_in
-from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker
+from workers.broker import ARCHIVE_QUEUE, OCR_QUEUE, QUEUES, declare_actors, make_broker, stop_worker
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
 from workers.status_command import heartbeat
@@ -116,7 +116,7 @@ def work(settings: Settings, queues: set[str], threads: int, *, processes: int =
         stop.wait()
     finally:
         beat.stop()
-        worker.stop(timeout=30_000)
+        stop_worker(worker, services, grace_ms=30_000)
         broker.close()
         services.close()
     return ExitCode.OK

@@ -13,7 +13,7 @@ import pytest
 
 from ocr.config import OcrConfig
 from ocr.engines import make_engine
-from ocr.errors import UnreadablePage
+from ocr.errors import EngineFailed, UnreadablePage
 from ocr.run import recognize_files
 from ocr.tesserocr_engine import find_tessdata
 from ocr.worker_engine import WorkerEngine
@@ -126,3 +126,46 @@ def test_the_ocr_command_runs_on_worker_processes(kartoteka, tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     first, second = json.loads(proc.stdout)["files"][0]["pages"]
     assert "PURCHASE" in first["text"] and second["rotation"] == 180 and "ЗАПИСКА" in second["text"]
+
+
+def test_a_stop_signal_to_the_process_group_does_not_cut_a_page_off() -> None:
+    """Ctrl-C or a service manager signals every process of the group: the workers ignored
+    nothing, died with the page, and the page was recorded as one that crashes Tesseract."""
+    engine = WorkerEngine(find_tessdata(), max_parallel=1)
+    try:
+        engine.preload("rus+eng")
+        (pid,) = engine.worker_pids()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            os.kill(pid, sig)
+        text = engine.recognize(P.render_page(P.TEXTS["eng"]), languages="rus+eng", dpi=300, timeout=60)
+        assert "PURCHASE" in text.text and engine.worker_pids() == [pid]  # the parent decides when it stops
+    finally:
+        engine.close()
+
+
+def test_a_page_cut_off_by_close_fails_as_transient_and_the_engine_refuses_more() -> None:
+    engine = WorkerEngine(find_tessdata(), max_parallel=1)
+    engine.preload("rus+eng")
+    (pid,) = engine.worker_pids()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            engine.recognize(P.render_page(P.TEXTS["rus"] * 6, points=8), languages="rus+eng", dpi=300, timeout=60)
+        except BaseException as e:  # noqa: BLE001 - the test looks at what came out
+            failures.append(e)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    deadline = time.monotonic() + 30
+    while engine.worker_pids() and time.monotonic() < deadline:  # the page is in the worker
+        time.sleep(0.005)
+    engine.close()  # a stopping service cuts the page off
+    reader.join(timeout=30)
+    assert not reader.is_alive()
+    (failure,) = failures
+    assert isinstance(failure, EngineFailed) and "shutting down" in str(failure)  # pending, not quarantined
+    with pytest.raises(OSError):
+        os.kill(pid, 0)  # the busy worker is gone too
+    with pytest.raises(EngineFailed):
+        engine.recognize(P.render_page(P.TEXTS["eng"]), languages="rus+eng", dpi=300, timeout=60)

@@ -59,10 +59,14 @@ class Service:
             encoding="utf-8",
         )
 
-    def start(self) -> None:
+    def start(self, *, new_session: bool = False) -> None:
+        """Start ``kartoteka run``; ``new_session``: in a process group of its own (signal it all
+        with ``os.killpg``, as a terminal's Ctrl-C or a service manager does)."""
         self.write_settings()
         with (self.root / "service.log").open("ab") as log:
-            self.proc = subprocess.Popen([str(EXE), "run"], env=self.env(), stdout=log, stderr=log)
+            self.proc = subprocess.Popen(
+                [str(EXE), "run"], env=self.env(), stdout=log, stderr=log, start_new_session=new_session
+            )
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import time
 from pathlib import Path
 
@@ -225,3 +226,29 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(service: Service
         r["card"]: [texts["doc-" + Path(r["path"]).stem.split("-")[1]]] for r in rows
     }, "a card does not hold its file's pages"
     assert service.cli("verify")["problems"] == []
+
+
+@pytest.mark.tesseract
+def test_a_stop_signal_to_the_process_group_mid_recognition_leaves_the_file_to_the_next_start(
+    service: Service, tmp_path: Path
+) -> None:
+    """SIGTERM to the whole group (Ctrl-C, systemd, docker stop) killed the OCR worker processes
+    with the service: their pages were recorded as pages that crash Tesseract, the file
+    registered without their text or quarantined, and the stop could end in an abort."""
+    service.start(new_session=True)
+    pages = [_page(P.TEXTS["rus"] if i % 2 else P.TEXTS["eng"], dpi=300) for i in range(12)]
+    _drop(P.image_pdf(pages, tmp_path / "long.pdf", dpi=300), service.inbox, "long.pdf")
+    service.wait_for(lambda: service.recorded() == 1, 60, "the file taken in")
+    time.sleep(3)  # its pages are being recognised
+    assert service.proc is not None
+    os.killpg(service.proc.pid, signal.SIGTERM)
+    assert service.proc.wait(timeout=120) == 0  # a clean stop, not an abort
+    (row,) = service.ledger()
+    assert row["outcome"] in ("pending", "archived"), row  # never quarantined by the stop
+    service.start()
+    service.wait_for(lambda: _final(service, 1), 300, "the file archived after the restart")
+    (row,) = service.ledger()
+    card = service.cli("card", row["card"])
+    assert row["outcome"] == "archived" and len(card["pages"]) == 12
+    assert all(p["text"].strip() for p in card["pages"]), "a page lost its text to the stop"
+    assert "crashed" not in (service.root / "service.log").read_text(encoding="utf-8", errors="replace")
