@@ -33,6 +33,12 @@ EMPTY = N_("is empty (0 bytes): scan or export it again")
 NOT_A_DOCUMENT = N_(
     "is not a PDF, PNG, JPEG or TIFF (content starts with %(start)s): convert it to one of these and drop it again"
 )
+ZIP = N_(
+    "is a ZIP archive or an Office document (.docx, .xlsx, .odt): unpack it, or save the document as PDF, "
+    "and drop it again"
+)
+ARCHIVE = N_("is a %(format)s archive: unpack it and drop the files inside")
+OTHER_FORMAT = N_("is a %(format)s file, not a PDF, PNG, JPEG or TIFF: convert it to one of these and drop it again")
 ORIGINAL_MISSING = N_("the stored copy of the original is missing: drop the file again")
 
 # --- decoding (ocr/sources.py) -----------------------------------------------------------------
@@ -70,7 +76,8 @@ GAVE_UP = N_("%(error)s (failed %(times)s times)")
 #: whatever the stages said, so it is the outermost), TRY_AGAIN last (it matches any text that
 #: ends in its words).
 TEMPLATES: tuple[str, ...] = (
-    GAVE_UP, SYMLINK, DIRECTORY, NOT_REGULAR, VANISHED, UNREADABLE, EMPTY, NOT_A_DOCUMENT, ORIGINAL_MISSING,
+    GAVE_UP, SYMLINK, DIRECTORY, NOT_REGULAR, VANISHED, UNREADABLE, EMPTY, NOT_A_DOCUMENT, ZIP, ARCHIVE, OTHER_FORMAT,
+    ORIGINAL_MISSING,
     TOO_LARGE, IMAGE_UNDECODABLE, PAGE_TRUNCATED, PAGE_DAMAGED, PDF_ENCRYPTED, PDF_DAMAGED,
     PDF_NO_PAGES, PDF_TRUNCATED, PDF_PAGE_UNREADABLE, PDF_PAGE_SIZE, PDF_PAGE_UNRENDERABLE,
     PDFTOPPM_FAILED, PAGE_TIMED_OUT, PAGE_CRASHED, PAGE_NOT_READ_BECAUSE, PAGE_NOT_READ,

@@ -182,7 +182,7 @@ def _pdf_pages(path: Path, cfg: OcrConfig) -> Iterator[SourcePage]:
             with PDFIUM_LOCK:
                 return pdfium.PdfDocument(path)
         except pdfium.PdfiumError as e:
-            raise UnsupportedInput(_pdf_open_reason(e), stage="ocr") from e
+            raise UnsupportedInput(_pdf_open_reason(path, e), stage="ocr") from e
 
     def close(document: Any) -> None:
         with PDFIUM_LOCK:
@@ -223,10 +223,20 @@ def _check_pdf_complete(path: Path) -> None:
         raise UnsupportedInput(reasons.PDF_TRUNCATED, stage="ocr")
 
 
-def _pdf_open_reason(e: Exception) -> str:
-    text = str(e)
-    if "password" in text.lower():
+def _pdf_open_reason(path: Path, e: Exception) -> str:
+    """Why PDFium could not open ``path``. Its own message is no guide: PDFium keeps the last
+    error of the process, so a PDF without pages (which it refuses with no error of its own)
+    was reported as "encrypted" after an encrypted one. qpdf (pikepdf) tells the cases apart."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(path) as document:
+            if len(document.pages) == 0:
+                return reasons.PDF_NO_PAGES
+    except pikepdf.PasswordError:
         return reasons.PDF_ENCRYPTED
+    except Exception:  # noqa: BLE001 - damaged for qpdf too: PDFium's words below
+        pass
     return reasons.PDF_DAMAGED % {"detail": _short(e)}
 
 

@@ -87,6 +87,18 @@ def test_encrypted_pdf_is_rejected_with_what_to_do(tmp_path: Path) -> None:
         open_pages(locked, OcrConfig())
 
 
+def test_a_pdf_without_pages_says_so_even_after_an_encrypted_one(tmp_path: Path) -> None:
+    """PDFium keeps the process's last error: a PDF without pages (refused with no error of its
+    own) was reported as encrypted when an encrypted PDF had been read before."""
+    src = P.image_pdf([P.render_page("secret", dpi=50)], tmp_path / "plain.pdf", dpi=50)
+    with pikepdf.open(src) as pdf:
+        pdf.save(tmp_path / "locked.pdf", encryption=pikepdf.Encryption(user="u", owner="o"))
+    pikepdf.new().save(tmp_path / "empty.pdf")
+    for name, expected in (("locked.pdf", "encrypted"), ("empty.pdf", "PDF has no pages"), ("locked.pdf", "encrypted")):
+        with pytest.raises(UnsupportedInput, match=expected):
+            open_pages(tmp_path / name, OcrConfig())
+
+
 def test_pdf_with_owner_password_only_is_read(tmp_path: Path) -> None:
     plain = P.text_pdf([P.TEXTS["eng"]], tmp_path / "plain.pdf")
     restricted = tmp_path / "restricted.pdf"
