@@ -21,6 +21,7 @@ import logging
 import secrets
 import shutil
 import stat
+import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
@@ -60,6 +61,11 @@ DEFAULT_PROFILE = "default"
 CHUNK_SIZE = 1024 * 1024
 #: Longest file name accepted, in UTF-8 bytes (what most filesystems allow).
 MAX_NAME_BYTES = 255
+#: Format characters a name may hold: the zero-width (non-)joiner of emoji sequences and of
+#: some scripts' spelling. Every other one (bidi overrides above all) is refused.
+JOINERS = frozenset("\u200c\u200d")
+#: Seconds an upload's spool may go unwritten before the recovery sweep takes its upload for dead.
+SPOOL_IDLE_S = 3600.0
 #: How far back a retry of a retry is followed to find the hot-folder file it began as.
 MAX_RETRY_CHAIN = 50
 
@@ -125,6 +131,24 @@ def receive_upload(
     return UploadReceipt(batch_id, rows)
 
 
+def prune_spools(services: Services, idle_s: float = SPOOL_IDLE_S) -> int:
+    """Remove the spools of uploads whose process died while receiving them (``receive_upload``
+    removes its own in any other case); returns how many went. A spool is left while anything
+    in it was written in the last ``idle_s`` seconds: a slow upload is still arriving."""
+    root = services.work_dir / "uploads"
+    cutoff = time.time() - idle_s
+    removed = 0
+    for spool in root.iterdir() if root.is_dir() else ():
+        try:
+            newest = max([spool.stat().st_mtime, *(p.stat().st_mtime for p in spool.iterdir())])
+        except OSError:
+            continue  # being removed by its own request
+        if newest < cutoff:
+            shutil.rmtree(spool, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 def upload_source(services: Services, profile: str | None) -> str:
     """The batch key of an upload under ``profile``; InvalidUpload when no hot folder has it."""
     if profile is None or not profile.strip():
@@ -176,7 +200,7 @@ def _receive_all(files: Iterable[tuple[str, BinaryIO]], spool: Path, max_bytes: 
                 out.write(chunk)
         received.append((name, target))
     if not received:
-        raise InvalidUpload("the upload holds no files", stage="upload")
+        raise InvalidUpload("the upload holds no files: send them as multipart/form-data fields named 'files'", stage="upload")
     return received
 
 
@@ -187,7 +211,7 @@ def check_name(raw: str) -> str:
         raise InvalidUpload(f"file name {raw!r} is empty or not a file name", stage="upload")
     if "/" in name or "\\" in name:
         raise InvalidUpload(f"file name {raw!r} holds a path: send the file's name alone", stage="upload")
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in name):
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") and c not in JOINERS for c in name):
         raise InvalidUpload(f"file name {raw!r} holds control characters", stage="upload")
     if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
         raise InvalidUpload(f"file name {name[:40]!r}… is longer than {MAX_NAME_BYTES} bytes", stage="upload")
@@ -202,7 +226,10 @@ def _unique(name: str, taken: set[str]) -> str:
     candidate, number = name, 0
     while candidate.casefold() in taken:
         number += 1
-        candidate = f"{stem} ({number}){dot}{suffix}"
+        tail = f" ({number}){dot}{suffix}"
+        room = MAX_NAME_BYTES - len(tail.encode("utf-8", "surrogatepass"))
+        short = stem.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")  # whole characters
+        candidate = f"{short}{tail}"
     taken.add(candidate.casefold())
     return candidate
 

@@ -21,7 +21,7 @@ from dramatiq.middleware import CurrentMessage
 
 from ingest import reasons
 from ingest.errors import ConfigurationError, PermanentError, TransientError
-from app import pipeline
+from app import pipeline, uploads
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -387,6 +387,9 @@ def recovery_sweep(dispatcher: Dispatcher, services: Services) -> None:
         pruned = pipeline.prune_locks(services)
         if pruned:
             log.info("recovery sweep removed %d old lock files", pruned)
+        spools = uploads.prune_spools(services)
+        if spools:
+            log.info("recovery sweep removed %d spools of uploads cut off by a crash", spools)
     except TransientError as e:
         log.warning("recovery sweep skipped: %s", e)
     except Exception as e:  # the broker's client raised (connection lost)

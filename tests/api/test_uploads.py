@@ -3,12 +3,14 @@ are, found by search and downloaded; a refused upload (too large, a bad name) st
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests import scripted as S
 from tests.api.conftest import MakeApi, Running, add_odd_files
@@ -92,7 +94,7 @@ def test_a_file_name_with_a_path_or_an_unknown_profile_is_refused(api: Running, 
         assert _counts(client) == before
     assert traversal.status_code == 422 and traversal.json()["code"] == "invalid-upload"
     assert profile.status_code == 422 and "nowhere" in profile.json()["detail"]
-    assert empty.status_code == 422
+    assert empty.status_code == 415 and "multipart/form-data" in empty.json()["detail"]  # not a form of files at all
 
 
 def test_an_upload_needs_the_ingest_permission(api: Running, tmp_path: Path) -> None:
@@ -128,3 +130,80 @@ def test_a_quarantined_input_is_retried_as_a_new_ledger_entry(make_api: MakeApi)
     assert traversal.status_code in (404, 422)
     with api.client("clerk") as clerk:
         assert clerk.post(f"/api/v1/inputs/{broken['input']}/retry").status_code == 403
+
+
+def _multipart(*parts: tuple[str, str, bytes], boundary: str = "kt-b0undary") -> bytes:
+    body = b""
+    for field, name, data in parts:
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\n"
+                 "Content-Type: image/png\r\n\r\n").encode() + data + b"\r\n"  # fmt: skip
+    return body + f"--{boundary}--\r\n".encode()
+
+
+def test_a_body_cut_off_before_its_closing_boundary_is_refused_whole(api: Running, tmp_path: Path) -> None:
+    """python-multipart takes a body that stops inside a part as complete and drops that part:
+    the upload was a 202 with the second file missing and nothing said."""
+    first, second = _scan(tmp_path, "memo"), _scan(tmp_path, "act")
+    whole = _multipart(("files", "first.png", first), ("files", "second.png", second))
+    headers = {"Content-Type": "multipart/form-data; boundary=kt-b0undary"}
+    with api.client("write") as client:
+        before = _counts(client)
+        cut = client.post("/api/v1/uploads", content=whole[: len(whole) - len(second) // 2], headers=headers)
+        unclosed = client.post("/api/v1/uploads", content=whole[: whole.rindex(b"--kt-b0undary--")], headers=headers)
+        assert _counts(client) == before
+        assert client.post("/api/v1/uploads", content=whole, headers=headers).status_code == 202
+    for answer in (cut, unclosed):
+        assert answer.status_code == 400 and answer.json()["code"] == "truncated-body", answer.text
+        assert "cut off" in answer.json()["detail"]
+
+
+def test_files_in_another_field_or_a_profile_sent_as_a_file_are_named(api: Running, tmp_path: Path) -> None:
+    scan = _scan(tmp_path, "memo")
+    with api.client("write") as client:
+        before = _counts(client)
+        wrong_field = client.post("/api/v1/uploads", files=[("file", ("a.png", scan, "image/png"))])
+        profile_file = client.post("/api/v1/uploads", files=[("files", ("a.png", scan, "image/png")),
+                                                             ("profile", ("p.txt", b"x", "text/plain"))])  # fmt: skip
+        raw = client.post("/api/v1/uploads", content=scan, headers={"Content-Type": "image/png"})
+        assert _counts(client) == before
+    assert wrong_field.status_code == 422 and "fields named 'files'" in wrong_field.json()["detail"]
+    assert "'file'" in wrong_field.json()["detail"]
+    assert profile_file.status_code == 422 and "'profile' must be a text field" in profile_file.json()["detail"]
+    assert raw.status_code == 415 and raw.json()["code"] == "unsupported-media-type"
+
+
+def test_a_client_hanging_up_mid_upload_is_no_server_error(api: Running, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+    import urllib.parse
+
+    caplog.set_level(logging.INFO, logger="workers.api.problems")
+    body = _multipart(("files", "a.png", _scan(tmp_path, "memo")))
+    url = urllib.parse.urlsplit(api.url)
+    with api.client("write") as client:
+        before = _counts(client)
+        token = client.headers["Authorization"]
+        with socket.create_connection((url.hostname, url.port)) as raw:
+            raw.sendall((f"POST /api/v1/uploads HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: {token}\r\n"
+                         "Content-Type: multipart/form-data; boundary=kt-b0undary\r\n"
+                         f"Content-Length: {len(body)}\r\n\r\n").encode() + body[: len(body) // 2])  # fmt: skip
+            time.sleep(0.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any("client disconnected" in r.getMessage() for r in caplog.records):
+            time.sleep(0.1)
+        assert _counts(client) == before
+    assert any("client disconnected during POST /api/v1/uploads" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_a_renamed_duplicate_name_stays_within_255_bytes_and_joiners_are_kept(api: Running, tmp_path: Path) -> None:
+    scan = _scan(tmp_path, "memo")
+    long_name = "д" * 125 + ".png"  # 254 bytes
+    family = "семья 👨\u200d👩\u200d👧.png"  # an emoji sequence: zero-width joiners between the people
+    with api.client("write") as client:
+        answer = client.post("/api/v1/uploads", files=[("files", (long_name, scan, "image/png")),
+                                                       ("files", (long_name, scan + b"\0", "image/png")),
+                                                       ("files", (family, scan + b"\0\0", "image/png"))])  # fmt: skip
+    assert answer.status_code == 202, answer.text
+    names = [Path(f["path"]).name for f in answer.json()["files"]]
+    assert names[0] == long_name and names[1].endswith(" (1).png") and len(names[1].encode()) <= 255
+    assert names[2] == family

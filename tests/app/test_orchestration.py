@@ -301,6 +301,24 @@ def test_the_settings_choose_the_scripted_engine_and_its_script(tmp_path: Path) 
     assert read == ["from the script", "unknown page"]
 
 
+def test_the_sweep_removes_the_spools_of_uploads_cut_off_by_a_crash(make_rig: MakeRig) -> None:
+    """A kill -9 while an upload streamed in left its spool in work/uploads for good."""
+    from app import uploads
+
+    rig = make_rig({})
+    root = rig.services.work_dir / "uploads"
+    hour_ago = time.time() - 2 * 3600
+    for name, stamps in (("dead", (hour_ago, hour_ago)), ("arriving", (hour_ago, time.time()))):
+        spool = root / name
+        spool.mkdir(parents=True)
+        for i, stamp in enumerate(stamps):  # the second file is the one being written
+            (spool / f"{i:05d}").write_bytes(b"x")
+            os.utime(spool / f"{i:05d}", (stamp, stamp))
+        os.utime(spool, (hour_ago, hour_ago))
+    assert uploads.prune_spools(rig.services) == 1
+    assert sorted(p.name for p in root.iterdir()) == ["arriving"]
+
+
 def test_the_sweep_removes_old_unheld_lock_files_and_keeps_held_and_recent_ones(make_rig: MakeRig) -> None:
     rig = make_rig({})
     locks = rig.services.work_dir / "locks"

@@ -39,6 +39,7 @@ _DESCRIPTIONS = {
     409: "It exists already",
     412: "The card changed since the version If-Match names",
     413: "The upload is larger than the limit",
+    415: "The body is not of a type the route takes (uploads: multipart/form-data)",
     416: "The range selects no byte of the file",
     422: "The request does not validate, or the change is not allowed",
     428: "If-Match is required",

@@ -30,6 +30,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from ingest.errors import ConfigurationError, PermanentError, PipelineError, TransientError
 
@@ -217,7 +218,16 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     return problem_response(422, "invalid-request", f"{where}: {message}" if where else message, errors=errors)
 
 
+async def _client_gone(request: Request, error: Exception) -> JSONResponse:
+    """The client hung up while its body was being read: nothing of it was kept, and nobody
+    reads the answer; counted as 499 (nginx's "client closed request"), not as a server error."""
+    log.info("client disconnected during %s %s; nothing of the request was kept", request.method, request.url.path)
+    return problem_response(499, "client-disconnected", "the client closed the connection before the request was read",
+                            title="Client Closed Request")  # fmt: skip
+
+
 def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientDisconnect, _client_gone)
     app.add_exception_handler(PipelineError, _pipeline_error)
     app.add_exception_handler(ApiProblem, _api_problem)
     app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -20,12 +20,14 @@ from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
+from python_multipart.multipart import parse_options_header
 
 from app import records, uploads
 from workers.api.auth import Ingester
 from workers.api.deps import ServicesDep
 from workers.api.models import LedgerEntry, UploadReceipt
 from workers.api.openapi import problems
+from workers.api.problems import ApiProblem
 from workers.api.params import ID_PATTERN
 
 router = APIRouter(tags=["uploads"])
@@ -54,25 +56,53 @@ REQUEST_BODY = {
 }  # fmt: skip
 
 
-def limited(receive: Receive, limit: int, slack: int = 0) -> Receive:
-    """``receive`` that raises UploadTooLarge once the body passes ``limit`` + ``slack`` bytes
-    (the multipart framing around the files); the message names ``limit``, the files' limit."""
-    seen = 0
+class WatchedBody:
+    """The request body as it streams in: ``receive`` raises UploadTooLarge once the body passes
+    ``limit`` + ``slack`` bytes (the multipart framing around the files; the message names
+    ``limit``, the files' limit), and the body's end raises a 400 unless the multipart close
+    delimiter came: python-multipart takes a body that stops in the middle of a part as a whole
+    one and drops that part (a cut-off upload was a 202 with files silently missing)."""
 
-    async def counting() -> Message:
-        nonlocal seen
-        message = await receive()
+    def __init__(self, receive: Receive, limit: int, slack: int, boundary: bytes | None) -> None:
+        self._receive = receive
+        self._limit = limit
+        self._slack = slack
+        self._seen = 0
+        self._close = b"--" + boundary + b"--" if boundary else b""
+        self._tail = b""
+        self.complete = not boundary  # without a boundary the parser refuses the body itself
+
+    async def receive(self) -> Message:
+        message = await self._receive()
         if message["type"] == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit + slack:
-                raise uploads.UploadTooLarge(f"the upload is larger than the limit of {limit} bytes", limit=limit)
+            body = message.get("body", b"")
+            self._seen += len(body)
+            if self._seen > self._limit + self._slack:
+                raise uploads.UploadTooLarge(f"the upload is larger than the limit of {self._limit} bytes", limit=self._limit)
+            if not self.complete:
+                window = self._tail + body
+                self.complete = self._close in window
+                self._tail = window[-len(self._close) :]
+            if not self.complete and not message.get("more_body", False):
+                # Raised while the parser reads: Starlette then closes the temporary files of
+                # the parts it began (a part cut off is in no list it closes afterwards).
+                raise ApiProblem(400, "truncated-body", "the multipart body ends before its closing boundary: "
+                                 "the upload was cut off; nothing was stored, send it again")  # fmt: skip
         return message
 
-    return counting
+
+def _boundary(content_type: str) -> bytes | None:
+    """The multipart boundary of a ``multipart/form-data`` Content-Type; ApiProblem 415 for
+    any other type of body."""
+    media_type, options = parse_options_header(content_type)
+    if media_type != b"multipart/form-data":
+        raise ApiProblem(415, "unsupported-media-type",
+                         "send the files as multipart/form-data, each in a field named 'files'")  # fmt: skip
+    return options.get(b"boundary") or None
 
 
 @router.post(
-    "/uploads", status_code=202, response_model=UploadReceipt, responses=problems(413),
+    "/uploads", status_code=202, response_model=UploadReceipt, responses=problems(400, 413, 415),
     openapi_extra={"requestBody": REQUEST_BODY}, summary="Upload scans as one batch",
 )  # fmt: skip
 async def post_upload(request: Request, services: ServicesDep, _: Ingester) -> dict[str, Any]:
@@ -81,13 +111,20 @@ async def post_upload(request: Request, services: ServicesDep, _: Ingester) -> d
     if declared.isascii() and declared.isdigit() and int(declared) > max_bytes + FRAMING_BYTES:
         raise uploads.UploadTooLarge(f"the upload ({declared} bytes) is larger than the limit of {max_bytes} bytes",
                                      limit=max_bytes)  # fmt: skip
-    body = Request(request.scope, limited(request.receive, max_bytes, FRAMING_BYTES))
+    watched = WatchedBody(request.receive, max_bytes, FRAMING_BYTES, _boundary(request.headers.get("content-type", "")))
+    body = Request(request.scope, watched.receive)
     async with body.form(max_files=MAX_FILES, max_fields=10) as form:
         parts = [(p.filename or "", p.file) for p in form.getlist("files") if isinstance(p, UploadFile)]
         profile = form.get("profile")
+        if profile is not None and not isinstance(profile, str):
+            raise uploads.InvalidUpload("'profile' must be a text field, not a file", stage="upload")
+        if not parts:
+            others = sorted({name for name, value in form.multi_items() if isinstance(value, UploadFile)})
+            if others:
+                raise uploads.InvalidUpload(f"send the files in fields named 'files' (this upload has {', '.join(map(repr, others))})",
+                                            stage="upload")  # fmt: skip
         receipt = await run_in_threadpool(
-            uploads.receive_upload, services, parts,
-            profile=profile if isinstance(profile, str) else None,
+            uploads.receive_upload, services, parts, profile=profile,
             max_bytes=max_bytes, enqueue=request.app.state.enqueue,
         )  # fmt: skip
     return {"batch": receipt.batch, "files": [records.ledger_entry(r) for r in receipt.files]}
