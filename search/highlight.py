@@ -27,6 +27,8 @@ __all__ = ["Highlight", "highlights", "marked_indices", "word_matches"]
 OPEN, CLOSE = "<mark>", "</mark>"
 _WINDOW = 160  # characters of context around the best run of matches
 _CARD_FIELDS = ("registration_number", "title", "correspondent", "doc_number")
+#: Extracted fields the card holds under a name of its own (``classify.classifier``): the same meaning.
+_CARD_COPIES = {"correspondent": "correspondent", "number": "doc_number"}
 _NEXT_WORD = re.compile(r"[^\W_]")
 
 
@@ -178,22 +180,39 @@ def _snippet(text: str, marked: list[Token]) -> str:
     return " ".join("".join(out).split())
 
 
+def _same_value(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
 def highlights(stored: Mapping[str, Any], marks: Marks, *, limit: int = 3) -> list[Highlight]:
-    """Up to ``limit`` snippets: card fields first, then the pages with the most matches."""
-    if not marks:
+    """Up to ``limit`` snippets: card fields first, then the pages with the most matches.
+
+    A value is shown once: an extracted field that is a card field under another name (the
+    classifier copies the correspondent and the number into the card, ``_CARD_COPIES``) is left
+    out when the card's own field is shown, and so is any field whose value another shown field
+    already has. When a page matches, the page with the most matched words keeps a place among
+    the ``limit`` (the card fields take the rest): a hit always says which page it was found on.
+    """
+    if not marks or limit < 1:
         return []
     found: list[Highlight] = []
+    shown: set[str] = set()
     matches = _Matcher(marks)
     extracted = stored.get("fields") or {}
     for name, value in [*((n, stored.get(n)) for n in _CARD_FIELDS), *extracted.items()]:
-        if isinstance(value, str) and value:
-            marked = matches(value)
-            if marked:
-                found.append(Highlight(str(name), None, _snippet(value, marked), len(marked)))
+        if not isinstance(value, str) or not value or _same_value(value) in shown:
+            continue
+        if name in _CARD_COPIES and any(h.field == _CARD_COPIES[name] for h in found):
+            continue
+        marked = matches(value)
+        if marked:
+            found.append(Highlight(str(name), None, _snippet(value, marked), len(marked)))
+            shown.add(_same_value(value))
     pages: list[Highlight] = []
     for number, text in enumerate(stored.get("pages") or [], 1):
         marked = matches(text)
         if marked:
             pages.append(Highlight("page", number, _snippet(text, marked), len({t.folded for t in marked})))
     pages.sort(key=lambda h: (-h.matches, h.page or 0))
-    return (found + pages)[:limit]
+    fields = found[: limit - 1] if pages else found[:limit]
+    return fields + pages[: limit - len(fields)]

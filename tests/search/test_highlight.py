@@ -79,3 +79,39 @@ def test_phrase_words_are_marked_only_where_they_stand_together() -> None:
     (page,) = highlights({"pages": [text]}, q.marks())
     assert page.snippet.count("<mark>") == 7  # two phrases of three words, and «складе»
     assert "Товар на <mark>складе</mark>, оплату произвести на неделе" in page.snippet
+
+
+def _fields(stored: dict[str, object], query: str) -> list[tuple[str, int | None]]:
+    return [(h.field, h.page) for h in highlights(stored, parse_query(query).marks())]
+
+
+def test_an_extracted_copy_of_a_card_field_is_not_shown_again() -> None:
+    stored = {"correspondent": "ООО «Северный ветер»", "doc_number": "45/12-п",
+              "fields": {"correspondent": "ООО «Северный ветер»", "number": "45/12-п", "bin": "180840013337"}}  # fmt: skip
+    assert _fields(stored, "Северный ветер") == [("correspondent", None)]
+    assert _fields(stored, "45/12-п") == [("doc_number", None)]
+    # the same value under two names that are not copies of each other: shown once too
+    stored = {"title": "Договор", "fields": {"bin": "180840013337", "inn": "180840013337"}}
+    assert _fields(stored, "180840013337") == [("bin", None)]
+
+
+def test_an_extracted_value_the_clerk_changed_on_the_card_still_shows_when_only_it_matches() -> None:
+    stored = {"correspondent": "ТОО «Альфа-Строй»", "fields": {"correspondent": "ООО «Северный ветер»"}}
+    assert _fields(stored, "Северный") == [("correspondent", None)]
+    # ... but not beside the card's own field when both match
+    stored = {"correspondent": "ТОО «Северный ветер»", "fields": {"correspondent": "ООО Северный ветер"}}
+    found = highlights(stored, parse_query("Северный").marks())
+    assert [h.snippet for h in found] == ["ТОО «<mark>Северный</mark> ветер»"]
+
+
+def test_a_matching_page_keeps_a_place_however_many_card_fields_match() -> None:
+    stored = {
+        "registration_number": "ВХ-2026-000001",
+        "title": "Письмо ООО «Север»",
+        "correspondent": "ООО «Север»",
+        "fields": {"address": "г. Астана, ул. Северная", "email": "sever@example.kz"},
+        "pages": ["Ничего.", "ООО «Север» просит…"],
+    }
+    assert _fields(stored, "север*") == [("title", None), ("correspondent", None), ("page", 2)]
+    assert _fields({**stored, "pages": []}, "север*") == [("title", None), ("correspondent", None), ("address", None)]
+    assert [h.field for h in highlights(stored, parse_query("север*").marks(), limit=1)] == ["page"]

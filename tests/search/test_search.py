@@ -9,12 +9,12 @@ import pytest
 
 from archive.catalog import Catalog
 from archive.db import make_engine, upgrade
-from archive.model import CardDraft, PageDraft
+from archive.model import CardDraft, ExtractedField, PageDraft
 from search.backend import SearchIndex
 from search.feed import reindex
 from search.query import QueryError
 from search.service import run_search
-from tests.archive.helpers import TickingClock
+from tests.archive.helpers import TickingClock, sha
 from tests.search.conftest import BACKENDS, TZ, Corpus, drop_index, make_index
 from tests.search.corpus import DOCS
 
@@ -192,3 +192,34 @@ def test_newest_first_holds_within_one_second(backend: str, tmp_path: Path) -> N
     finally:
         drop_index(index)
     assert newest == order[::-1] and oldest == order
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_value_the_card_holds_twice_is_highlighted_once_and_the_page_keeps_its_place(backend: str, tmp_path: Path) -> None:
+    """The classifier copies the correspondent and the number into the card's own fields: one
+    highlight each (they came twice and pushed the page that names where the words are out)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+    upgrade(engine)
+    catalog = Catalog(engine, clock=TickingClock(datetime(2026, 1, 1, tzinfo=timezone.utc)), tz=TZ)
+    batch = catalog.open_batch("/srv/inbox", "copies")
+    row = catalog.record_input(batch, "/srv/inbox/memo.pdf", "memo.pdf", sha("copies"), 10)
+    draft = CardDraft(
+        journal="ВХ", kind="service_memo", source_sha256=sha("copies"),
+        title="Служебная записка № 45/12-п от 12.03.2024 — ООО «Северный ветер»",
+        correspondent="ООО «Северный ветер»", doc_number="45/12-п",
+        fields={"correspondent": ExtractedField("ООО «Северный ветер»", 1.0, 1),
+                "number": ExtractedField("45/12-п", 0.9, 1)},
+        pages=[PageDraft(1, "Служебная записка № 45/12-п. Поставщик: ООО «Северный ветер», Астана.", 0.9)],
+    )  # fmt: skip
+    catalog.register_card(row.id, draft)
+    index = make_index(backend, tmp_path)
+    try:
+        reindex(catalog, index, TZ)
+        by_name = run_search(index, "Северный ветер").hits[0]["highlights"]
+        by_number = run_search(index, "45/12-п").hits[0]["highlights"]
+    finally:
+        drop_index(index)
+    assert [(h["field"], h["page"]) for h in by_name] == [("title", None), ("correspondent", None), ("page", 1)]
+    assert by_name[1]["snippet"] == "ООО «<mark>Северный</mark> <mark>ветер</mark>»"
+    assert "ООО «<mark>Северный</mark> <mark>ветер</mark>», Астана" in by_name[2]["snippet"]
+    assert [(h["field"], h["page"]) for h in by_number] == [("title", None), ("doc_number", None), ("page", 1)]
