@@ -18,6 +18,7 @@ from app.pipeline import NOT_IN_A_HOT_FOLDER, RETRY_PREFIX, batch_folder_name
 from app.services import Services
 from app.status import Status, status
 from app.uploads import quarantined_file
+from archive.blobs import sha256_file
 from archive.cursors import batch_cursor, ledger_cursor
 from archive.model import BatchSummary, InputFileRow
 from ingest.profile import HotFolderProfile
@@ -101,7 +102,8 @@ class QuarantinedView:
     #: the reason file beside the quarantined original, if it is there, and what it says
     reason_file: Path | None
     reason_text: str | None
-    #: a file under its name is in the quarantine folder: a retry takes it (else the stored original)
+    #: a file under its name that is not the original waits in the quarantine folder: a retry
+    #: takes it (else the stored original)
     replacement: bool
     #: the newest retry of this file, if it was retried
     retried: InputFileRow | None
@@ -121,9 +123,21 @@ def quarantined(services: Services) -> list[QuarantinedView]:
     views = []
     for row in reversed(rows):
         reason = _reason_file(services, row, roots[row.batch_id])
-        replacement = quarantined_file(services, row) is not None
-        views.append(QuarantinedView(row, reason, _read(reason), replacement, retries.get(row.id)))
+        views.append(QuarantinedView(row, reason, _read(reason), _replaced(services, row), retries.get(row.id)))
     return views
+
+
+def _replaced(services: Services, row: InputFileRow) -> bool:
+    """Whether the file under ``row``'s name in the quarantine folder differs from the file the
+    ledger recorded (its size, else its SHA-256): finalising moves the untouched original there,
+    which is no replacement."""
+    found = quarantined_file(services, row)
+    if found is None:
+        return False
+    try:
+        return found.stat().st_size != row.size or sha256_file(found) != row.sha256
+    except OSError:
+        return False
 
 
 def _reason_file(services: Services, row: InputFileRow, root: str) -> Path | None:

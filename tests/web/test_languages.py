@@ -1,0 +1,54 @@
+"""The UI in the chosen language: field values and history in the locale's formats, review
+reasons and the hot folder's kind in words, error details and token scopes translated; and the
+operator's quarantine list telling a replacement from the untouched original."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from app import pipeline
+from app.intake import process_with_retries
+from tests.web.conftest import Site
+
+
+def _section(page: str, start: str, end: str) -> str:
+    at = page.index(start)
+    return page[at : page.index(end, at)]
+
+
+def _quarantine_hint(site: Site, input_id: str) -> str:
+    with site.client("operator") as operator:
+        page = operator.get("/ui/operator").text
+    article = _section(page, f'data-input="{input_id}"', "</article>")
+    hint = re.search(r'<span class="hint">([^<]*)</span>', article)
+    assert hint is not None, article
+    return html.unescape(hint.group(1))
+
+
+def test_the_quarantine_list_announces_a_replacement_only_when_the_file_differs(site: Site) -> None:
+    """Right after a file was quarantined the page said a replacement was waiting: the file in
+    the quarantine folder was the untouched original."""
+    folder = site.inbox / "batch-torn"
+    folder.mkdir()
+    original = b"%PDF-1.4\ntorn off in the middle\n"
+    (folder / "torn.pdf").write_bytes(original)
+    batch_id = site.services.catalog.open_batch(str(site.inbox.resolve()), folder.name)
+    pending: list[str] = []
+    pipeline.intake_file(folder / "torn.pdf", batch_id, site.services, pending.append)
+    (input_id,) = pending
+    process_with_retries(input_id, site.services)
+    row = site.services.catalog.get_input(input_id)
+    assert row is not None and row.outcome == "quarantined"
+    moved = site.inbox / "quarantine" / folder.name / "torn.pdf"
+    assert moved.read_bytes() == original
+
+    none = "Замены нет: повторно будет обработан сохранённый оригинал."
+    waiting = "В папке карантина лежит замена: будет взята она."
+    assert _quarantine_hint(site, input_id) == none
+    moved.write_bytes(original.replace(b"torn off", b"TORN OFF"))  # the same size, other bytes
+    assert _quarantine_hint(site, input_id) == waiting
+    moved.write_bytes(original + b"%%EOF\n")
+    assert _quarantine_hint(site, input_id) == waiting
+    moved.write_bytes(original)  # put back as it was
+    assert _quarantine_hint(site, input_id) == none
