@@ -4,12 +4,26 @@ operator's quarantine list telling a replacement from the untouched original."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from collections.abc import Iterator
+
+import httpx
 
 from app import pipeline
 from app.intake import process_with_retries
 from tests.web.conftest import Site
+
+
+@contextlib.contextmanager
+def in_language(client: httpx.Client, lang: str) -> Iterator[None]:
+    """The client's pages in ``lang`` (the switch's cookie), then in Russian again."""
+    client.get(f"/ui/lang/{lang}")
+    try:
+        yield
+    finally:
+        client.get("/ui/lang/ru")
 
 
 def _section(page: str, start: str, end: str) -> str:
@@ -52,3 +66,17 @@ def test_the_quarantine_list_announces_a_replacement_only_when_the_file_differs(
     assert _quarantine_hint(site, input_id) == waiting
     moved.write_bytes(original)  # put back as it was
     assert _quarantine_hint(site, input_id) == none
+
+
+def test_kazakh_dates_and_times_write_the_year_in_four_digits(site: Site) -> None:
+    """Kazakh short dates were «02.12.26» (CLDR's pattern has a two-digit year)."""
+    lease = site.card("lease").card
+    with site.client("clerk") as clerk:
+        with in_language(clerk, "kk"):
+            page = clerk.get(f"/ui/cards/{lease.id}").text
+    facts = _section(page, '<dl class="facts">', "</dl>")
+    history = _section(page, '<ol class="history">', "</ol>")
+    year = lease.registered_at.year
+    for part in (facts, history):
+        assert re.search(rf">\d{{2}}\.\d{{2}}\.{year}, \d{{2}}:\d{{2}}<", part), part
+        assert not re.search(r">\d{2}\.\d{2}\.\d{2}, ", part), part

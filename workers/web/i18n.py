@@ -19,10 +19,12 @@ loses a placeholder, or a ``.mo`` is not what its ``.po`` compiles to.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 from babel.support import Translations
@@ -85,25 +87,33 @@ def load_translations(locale: str) -> Translations:
 
 
 class Formats:
-    """Dates, times, numbers and sizes written in one locale, times in the office's zone."""
+    """Dates, times, numbers and sizes written in one locale, times in the office's zone.
+
+    A short date keeps the year's four digits where the locale's own format has two (Kazakh
+    «02.12.26», English «12/2/26»): an archive's dates span decades."""
 
     def __init__(self, locale: str, tz: ZoneInfo) -> None:
         self.locale = locale
         self.tz = tz
+        data = Locale.parse(locale)
+        self.short_day = _four_digit_year(data.date_formats["short"].pattern)
+        self.short_moment = str(data.datetime_formats["short"]).format(data.time_formats["short"].pattern, self.short_day)
 
     def moment(self, value: datetime | str | None, length: str = "short") -> str:
         """A date and time (the ``datetime`` filter of the templates)."""
         moment = _moment(value)
         if moment is None:
             return ""
-        return format_datetime(moment, length, tzinfo=self.tz, locale=self.locale)
+        pattern = self.short_moment if length == "short" else length
+        return format_datetime(moment, pattern, tzinfo=self.tz, locale=self.locale)
 
     def day(self, value: date | datetime | str | None, length: str = "medium") -> str:
         """A date (the ``date`` filter); a time counts by its day in the office's zone."""
         if isinstance(value, datetime | str):
             moment = _moment(value)
             value = moment.astimezone(self.tz).date() if moment is not None else None
-        return "" if value is None else format_date(value, length, locale=self.locale)
+        pattern = self.short_day if length == "short" else length
+        return "" if value is None else format_date(value, pattern, locale=self.locale)
 
     def number(self, value: float | int | None) -> str:
         return "" if value is None else format_decimal(value, locale=self.locale)
@@ -118,6 +128,11 @@ class Formats:
         if count < 1_000_000:
             return format_unit(round(count / 1000, 1), "digital-kilobyte", length="short", locale=self.locale)
         return format_unit(round(count / 1_000_000, 1), "digital-megabyte", length="short", locale=self.locale)
+
+
+def _four_digit_year(pattern: str) -> str:
+    """A CLDR date pattern with a two-digit year («yy») made to write the whole year («y»)."""
+    return re.sub(r"(?<!y)yy(?!y)", "y", pattern)
 
 
 def _moment(value: datetime | str | None) -> datetime | None:
