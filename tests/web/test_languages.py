@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from app import pipeline
+from app import accounts, pipeline
 from app.intake import process_with_retries
 from tests.web.conftest import Site
 
@@ -80,3 +80,43 @@ def test_kazakh_dates_and_times_write_the_year_in_four_digits(site: Site) -> Non
     for part in (facts, history):
         assert re.search(rf">\d{{2}}\.\d{{2}}\.{year}, \d{{2}}:\d{{2}}<", part), part
         assert not re.search(r">\d{2}\.\d{2}\.\d{2}, ", part), part
+
+
+def test_an_unknown_card_or_batch_is_said_in_the_chosen_language(site: Site) -> None:
+    """The 404 page's detail was the archive's English («no card has id or number 'nosuch'»)."""
+    with site.client("clerk") as clerk:
+        ru = clerk.get("/ui/cards/nosuch")
+        with in_language(clerk, "kk"):
+            kk = clerk.get("/ui/cards/nosuch")
+    with site.client("operator") as operator:
+        batch = operator.get("/ui/operator/batches/nosuch")
+    assert ru.status_code == kk.status_code == batch.status_code == 404
+    assert "Нет карточки с идентификатором или регистрационным номером «nosuch»." in ru.text
+    assert "«nosuch» идентификаторы немесе тіркеу нөмірі бар карточка жоқ." in kk.text
+    assert "Нет пакета с идентификатором «nosuch»." in batch.text
+    for answer in (ru, kk, batch):
+        assert "no card has" not in answer.text and "no batch" not in answer.text.lower()
+
+
+def test_a_query_that_cannot_be_run_is_led_in_the_chosen_language(site: Site) -> None:
+    """The search layer's reason is English text (QueryError carries no parameters): the lead is
+    translated and the reason is marked English for the browser and screen readers."""
+    with site.client("clerk") as clerk:
+        page = clerk.get("/ui/search", params={"q": "registered:2026-13"}).text
+    notice = _section(page, '<p class="notice error"', "</p>")
+    assert "Запрос нельзя выполнить:" in notice
+    assert re.search(r'<span lang="en">registered:2026-13: month 13 does not exist[^<]*</span>', notice)
+
+
+def test_token_scopes_are_named_in_the_chosen_language(site: Site) -> None:
+    """The administrator's page showed «read», «write», «admin»."""
+    for name, scope in (("lang-reader", "read"), ("lang-writer", "write"), ("lang-admin", "admin")):
+        accounts.create_token(site.services, name, scope)  # type: ignore[arg-type]
+    with site.client("administrator") as admin:
+        ru = admin.get("/ui/admin").text
+        with in_language(admin, "kk"):
+            kk = admin.get("/ui/admin").text
+    for page, words in ((ru, ("чтение", "чтение, проверка и загрузка", "всё, включая администрирование")),
+                        (kk, ("оқу", "оқу, тексеру және жүктеу", "барлығы, әкімшілендіруді қоса"))):  # fmt: skip
+        cells = dict(re.findall(r'<th scope="row">(lang-\w+)</th><td>([^<]*)</td>', page))
+        assert cells == dict(zip(("lang-reader", "lang-writer", "lang-admin"), words, strict=True)), cells

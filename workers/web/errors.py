@@ -3,7 +3,8 @@ handler raise into a response a person can act on, and adds the UI's security he
 
 - no session: a redirect to the login page (and back afterwards); 401 for a live fragment;
 - no permission or a form without its CSRF token: a 403 page;
-- our PermanentError: its HTTP status (as the API maps it) with the message;
+- our PermanentError: its HTTP status (as the API maps it) with the message; a card or batch
+  the address names and the archive lacks in the UI's own words (the message is English);
 - TransientError: 503, try again;
 - anything else: 500 with a reference id that names the log line holding the traceback; never
   a stack trace.
@@ -25,9 +26,11 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from archive.errors import BatchNotFound, CardNotFound
 from ingest.errors import PermanentError, TransientError
 from workers.api.problems import status_for
 from workers.web import UI_PREFIX
+from workers.web.i18n import N_
 from workers.web.session import CsrfRefused, Forbidden, LoginRequired, current_viewer
 from workers.web.templating import here, render
 
@@ -48,6 +51,12 @@ SECURITY_HEADERS = {
 }
 #: Routes whose answer is a fragment fetched by the page's script: no redirects, no full pages.
 FRAGMENT_SUFFIX = "/live"
+#: Not-found errors the error page says in the UI's own words: the error's code → (the path
+#: parameter that names what is missing, the message with its value as ``%(value)s``).
+NOT_FOUND: dict[str, tuple[str, str]] = {
+    CardNotFound.code: ("card", N_("No card has the id or registration number «%(value)s».")),
+    BatchNotFound.code: ("batch_id", N_("No batch has the id «%(value)s».")),
+}
 
 
 def secure(response: Response) -> Response:
@@ -64,10 +73,13 @@ def login_redirect(request: Request) -> Response:
     return RedirectResponse(f"{UI_PREFIX}/login?next={quote(here(request), safe='/')}", status_code=303)
 
 
-def error_page(request: Request, status: int, detail: str = "", reference: str | None = None) -> HTMLResponse:
-    """The error page, or a bare one if the error page itself cannot be rendered."""
+def error_page(
+    request: Request, status: int, detail: str = "", reference: str | None = None, said: tuple[str, str] | None = None
+) -> HTMLResponse:
+    """The error page, or a bare one if the error page itself cannot be rendered; ``said``: the
+    detail as a message of the catalogs and its value (shown instead of ``detail``)."""
     try:
-        return render(request, "error.html", status, status=status, detail=detail, reference=reference)
+        return render(request, "error.html", status, status=status, detail=detail, reference=reference, said=said)
     except Exception:
         log.exception("the error page failed (status %d, reference %s)", status, reference)
         text = f"Error {status}" + (f" (reference {reference})" if reference else "")
@@ -91,13 +103,20 @@ def error_response(request: Request, error: Exception) -> Response:
     if isinstance(error, RequestValidationError):
         return error_page(request, 404 if _in_path(error) else 400)
     if isinstance(error, PermanentError):
-        return error_page(request, status_for(error), error.message)
+        return error_page(request, status_for(error), error.message, said=_not_found(request, error))
     if isinstance(error, TransientError):
         log.warning("%s %s: %s", request.method, request.url.path, error)
         return error_page(request, 503, error.message)
     if isinstance(error, StarletteHTTPException):
         return error_page(request, error.status_code)
     return server_error(request, error)
+
+
+def _not_found(request: Request, error: PermanentError) -> tuple[str, str] | None:
+    """(message, value) for a card or batch the address names and the archive does not have."""
+    param, message = NOT_FOUND.get(getattr(error, "code", ""), ("", ""))
+    value = request.path_params.get(param) if param else None
+    return (message, str(value)) if value is not None else None
 
 
 def _in_path(error: RequestValidationError) -> bool:

@@ -6,7 +6,19 @@ from __future__ import annotations
 
 from workers.web.i18n import N_
 
-__all__ = ["ACCOUNT_ROLES", "ACTIONS", "ATTACHMENT_ROLES", "FIELDS", "OUTCOMES", "REASONS", "SEPARATIONS", "STATUSES", "STATUS_TITLES"]
+__all__ = [
+    "ACCOUNT_ROLES",
+    "ACTIONS",
+    "ATTACHMENT_ROLES",
+    "FIELDS",
+    "OUTCOMES",
+    "REASONS",
+    "SEPARATIONS",
+    "STAGES",
+    "STATUSES",
+    "STATUS_TITLES",
+    "TOKEN_SCOPES",
+]
 
 STATUSES = {
     "registered": N_("registered"),
@@ -114,4 +126,11 @@ ACCOUNT_ROLES = {
     "clerk": N_("clerk"),
     "operator": N_("operator"),
     "administrator": N_("administrator"),
+}
+
+#: An API token's scope (``app.principals.SCOPE_PERMISSIONS``).
+TOKEN_SCOPES = {
+    "read": N_("reading"),
+    "write": N_("reading, review and uploads"),
+    "admin": N_("everything, administration included"),
 }
