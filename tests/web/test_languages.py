@@ -120,3 +120,25 @@ def test_token_scopes_are_named_in_the_chosen_language(site: Site) -> None:
                         (kk, ("оқу", "оқу, тексеру және жүктеу", "барлығы, әкімшілендіруді қоса"))):  # fmt: skip
         cells = dict(re.findall(r'<th scope="row">(lang-\w+)</th><td>([^<]*)</td>', page))
         assert cells == dict(zip(("lang-reader", "lang-writer", "lang-admin"), words, strict=True)), cells
+
+
+def test_the_kind_a_hot_folder_gives_is_named_in_every_language(site: Site) -> None:
+    """«incoming» (the hot folder's kind, kept when no kind is recognised) was shown as its id in
+    the facets, the hits, the card, the review queue and the form of every language."""
+    notes = site.card("notes-3").card
+    assert notes.kind == "incoming"
+    names = {"ru": "Входящий документ", "kk": "Кіріс құжат", "en": "Incoming document"}
+    with site.client("clerk") as clerk:
+        for lang, name in names.items():
+            with in_language(clerk, lang):
+                search = clerk.get("/ui/search", params={"q": "Черновик"}).text
+                card = clerk.get(f"/ui/cards/{notes.id}").text
+                queue = clerk.get("/ui/review").text
+            facets = _section(search, 'class="facets"', "</aside>")
+            assert f">{name}</a>" in facets and ">incoming<" not in facets, lang
+            assert f'<span class="kind">{name}</span>' in search, lang
+            assert f'<p class="kind">{name}' in card, lang
+            assert f"«{name}»" in card and "incoming" not in _section(card, 'id="reasons-h"', "</section>"), lang
+            assert f"«{name}»" in _section(card, '<select id="kind"', "</select>"), lang
+            row = _section(queue, notes.registration_number, "</tr>")
+            assert f"<td>{name} " in row and "incoming" not in row, lang

@@ -16,9 +16,23 @@ from app import review
 from app.services import Services
 from archive.model import AttachmentRow, AuditRow, CardRow, CardView, ExtractedField, OrganisationRow, PageRow
 from classify.organisations import org_key
+from workers.web import labels
+from workers.web.i18n import Language
 from workers.web.marks import Box, PageLayout, QueryWords, field_box, hit_boxes, marked_and_count, marked_text, page_layout
 
-__all__ = ["IMAGE_WIDTHS", "ITEM_COLUMNS", "CardPage", "FieldView", "HistoryEntry", "LineItemView", "PageView", "card_page", "line_items", "organisation_choices"]
+__all__ = [
+    "IMAGE_WIDTHS",
+    "ITEM_COLUMNS",
+    "CardPage",
+    "FieldView",
+    "HistoryEntry",
+    "LineItemView",
+    "PageView",
+    "card_page",
+    "kind_titles",
+    "line_items",
+    "organisation_choices",
+]
 
 #: Page images are asked for at these widths (``srcset``: the browser takes what its screen needs).
 IMAGE_WIDTHS = (800, 1600)
@@ -98,7 +112,7 @@ class CardPage:
     items: list[LineItemView]
     attachments: list[AttachmentRow]
     history: list[HistoryEntry]
-    #: every configured kind's title in the page's language (review reasons name kinds)
+    #: every kind's title in the page's language (review reasons name kinds)
     kind_names: dict[str, str]
     #: the heading's registration number, title, correspondent and document number, the
     #: search's words marked
@@ -109,17 +123,19 @@ class CardPage:
     item_columns: tuple[str, ...] = ITEM_COLUMNS
 
 
-def kind_titles(services: Services, locale: str) -> dict[str, str]:
-    """Every configured kind's title in the UI's language (``titles`` in the kinds file)."""
-    return {k.id: k.title_in(locale) for k in review.kinds(services).kinds}
+def kind_titles(services: Services, language: Language) -> dict[str, str]:
+    """Every kind's title in the UI's language: a configured kind's from the kinds file
+    (``titles``), a hot folder's default kind's (``incoming``) from the catalogs."""
+    fallbacks = {kind: language.gettext(title) for kind, title in labels.KINDS.items()}
+    return fallbacks | {k.id: k.title_in(language.code) for k in review.kinds(services).kinds}
 
 
-def card_page(services: Services, view: CardView, query: str, locale: str) -> CardPage:
+def card_page(services: Services, view: CardView, query: str, language: Language) -> CardPage:
     words = QueryWords.of(query)
     layouts = _layouts(services, view)
     fields, boxes = _fields(view, layouts)
     pages = [_page(page, layouts.get(page.number), words, boxes.get(page.number, [])) for page in view.pages]
-    titles = kind_titles(services, locale)
+    titles = kind_titles(services, language)
     head: dict[str, Markup] = {}
     head_hits = 0
     for name in HEAD_FIELDS:  # a card is found by these too (search/highlight.py)

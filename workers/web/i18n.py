@@ -20,6 +20,7 @@ loses a placeholder, or a ``.mo`` is not what its ``.po`` compiles to.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -41,6 +42,7 @@ __all__ = [
     "LOCALES",
     "LOCALE_DIR",
     "Formats",
+    "Language",
     "N_",
     "load_translations",
     "locale_of",
@@ -76,6 +78,17 @@ def reason_in(text: str, translations: Translations) -> str | None:
         return None
     params = {k: (reason_in(v, translations) or v) if k == "error" else v for k, v in parsed.params.items()}
     return translations.gettext(parsed.template) % params
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language of the UI: its code and its catalog, for text made in Python (a kind's title)."""
+
+    code: str
+    translations: Translations
+
+    def gettext(self, message: str) -> str:
+        return self.translations.gettext(message)
 
 
 def load_translations(locale: str) -> Translations:

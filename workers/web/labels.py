@@ -11,6 +11,7 @@ __all__ = [
     "ACTIONS",
     "ATTACHMENT_ROLES",
     "FIELDS",
+    "KINDS",
     "OUTCOMES",
     "REASONS",
     "SEPARATIONS",
@@ -133,4 +134,10 @@ TOKEN_SCOPES = {
     "read": N_("reading"),
     "write": N_("reading, review and uploads"),
     "admin": N_("everything, administration included"),
+}
+
+#: Kinds a card has without being a kind of the kinds file: a hot folder's default kind, kept
+#: when classification recognises none. A kind the kinds file configures is named by its title.
+KINDS = {
+    "incoming": N_("Incoming document"),
 }

@@ -19,10 +19,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup, escape
 
 from workers.web import labels
-from workers.web.i18n import LANGUAGE_NAMES, LOCALES, Formats, load_translations, locale_of, reason_in
+from workers.web.i18n import LANGUAGE_NAMES, LOCALES, Formats, Language, load_translations, locale_of, reason_in
 from workers.web.state import web_state
 
-__all__ = ["STATIC_DIR", "TEMPLATE_DIR", "Templates", "here", "render"]
+__all__ = ["STATIC_DIR", "TEMPLATE_DIR", "Templates", "here", "language_of", "render"]
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_DIR = PACKAGE_DIR / "templates"
@@ -46,13 +46,14 @@ class Templates:
             "LANGUAGE_NAMES": LANGUAGE_NAMES,
             "labels": labels,
         }
-        self.environments = {locale: _environment(locale, tz, common) for locale in LOCALES}
+        self.languages = {locale: Language(locale, load_translations(locale)) for locale in LOCALES}
+        self.environments = {locale: _environment(self.languages[locale], tz, common) for locale in LOCALES}
 
     def render(self, locale: str, name: str, context: Mapping[str, Any]) -> str:
         return self.environments[locale].get_template(name).render(context)
 
 
-def _environment(locale: str, tz: ZoneInfo, common: Mapping[str, Any]) -> Environment:
+def _environment(language: Language, tz: ZoneInfo, common: Mapping[str, Any]) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
@@ -64,7 +65,7 @@ def _environment(locale: str, tz: ZoneInfo, common: Mapping[str, Any]) -> Enviro
     )
     # Added by the i18n extension (not on Environment's type): gettext with autoescaping and
     # %(name)s variables, the catalog fixed for this environment.
-    translations = load_translations(locale)
+    locale, translations = language.code, language.translations
     cast(Any, env).install_gettext_translations(translations, newstyle=True)
     formats = Formats(locale, tz)
 
@@ -86,6 +87,11 @@ def _environment(locale: str, tz: ZoneInfo, common: Mapping[str, Any]) -> Enviro
     env.globals.update(common)
     env.globals["locale"] = locale
     return env
+
+
+def language_of(request: Request) -> Language:
+    """The visitor's language with its catalog (for text made in Python)."""
+    return web_state(request).templates.languages[locale_of(request)]
 
 
 def here(request: Request) -> str:

@@ -12,13 +12,12 @@ from fastapi.responses import Response
 from app import records, review
 from workers.api.params import ID_PATTERN
 from workers.web import UI_PREFIX
-from workers.web.cardpage import card_page, kind_titles, organisation_choices
-from workers.web.i18n import locale_of
+from workers.web.cardpage import card_page, organisation_choices
 from workers.web.links import SearchState
 from workers.web.routes import web_router
 from workers.web.session import Reader, Viewer
 from workers.web.state import services_of
-from workers.web.templating import render
+from workers.web.templating import language_of, render
 
 router = web_router()
 
@@ -32,11 +31,11 @@ def show_card(request: Request, viewer: Viewer, card: str, *, query: str = "", r
     """The card page (also after a refused correction, with ``notice`` saying why); ``back``:
     the search it was opened from (its URL), for «back to the results»."""
     services = services_of(request)
-    page = card_page(services, records.get_card(services, card), query, locale_of(request))
+    page = card_page(services, records.get_card(services, card), query, language_of(request))
     form: dict[str, Any] = {}
     if viewer.may("review"):
         accepted, proposed = organisation_choices(services, page.view.card)
-        form = {"kinds": review.kinds(services).kinds, "kind_titles": kind_titles(services, locale_of(request)),
+        form = {"kinds": review.kinds(services).kinds, "kind_titles": page.kind_names,
                 "organisations": accepted, "proposals": proposed, "new_fields": range(1, NEW_FIELDS + 1)}  # fmt: skip
     return render(
         request, "card.html", status, page=page, card=page.view.card, query=query, reviewing=reviewing,

@@ -18,12 +18,11 @@ from archive.errors import InvalidChange, StaleVersion
 from archive.model import CardRow
 from workers.web import UI_PREFIX
 from workers.web.cardpage import kind_titles
-from workers.web.i18n import locale_of
 from workers.web.routes import web_router
 from workers.web.routes.cards import CardId, show_card
 from workers.web.session import PostedForm, Reviewer, ReviewForm
 from workers.web.state import services_of
-from workers.web.templating import render
+from workers.web.templating import language_of, render
 
 router = web_router()
 
@@ -39,7 +38,7 @@ MAX_NEW_FIELDS = 10
 def queue(request: Request, viewer: Reviewer, done: bool = False) -> Response:
     services = services_of(request)
     cards = review.review_queue(services, limit=QUEUE_SHOWN)
-    kinds = kind_titles(services, locale_of(request))
+    kinds = kind_titles(services, language_of(request))
     return render(request, "review.html", cards=cards, kinds=kinds, shown=QUEUE_SHOWN, done=done, section="review")
 
 

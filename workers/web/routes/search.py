@@ -13,12 +13,12 @@ from search.query import QueryError
 from search.service import SearchResponse
 from workers.web import UI_PREFIX
 from workers.web.cardpage import kind_titles
-from workers.web.i18n import N_, locale_of
+from workers.web.i18n import N_
 from workers.web.links import PER_PAGE, SORTS, SearchState, Sort
 from workers.web.routes import web_router
 from workers.web.session import Reader
 from workers.web.state import services_of
-from workers.web.templating import render
+from workers.web.templating import language_of, render
 
 router = web_router()
 
@@ -44,7 +44,7 @@ def search_page(
         result = search(services, params)
     except QueryError as e:
         error = e.message
-    kinds = kind_titles(services, locale_of(request))
+    kinds = kind_titles(services, language_of(request))
     return render(
         request, "search.html", state=state, result=result, error=error, kinds=kinds, per_page=PER_PAGE,
         sorts=SORTS, sort_labels=SORT_LABELS, facet_labels=FACET_LABELS, section="search",
