@@ -16,6 +16,9 @@ from app.intake import process_with_retries
 from tests.web.conftest import Site
 
 
+NBSP, NNBSP = "\xa0", "\u202f"
+
+
 @contextlib.contextmanager
 def in_language(client: httpx.Client, lang: str) -> Iterator[None]:
     """The client's pages in ``lang`` (the switch's cookie), then in Russian again."""
@@ -29,6 +32,12 @@ def in_language(client: httpx.Client, lang: str) -> Iterator[None]:
 def _section(page: str, start: str, end: str) -> str:
     at = page.index(start)
     return page[at : page.index(end, at)]
+
+
+def _rows(table: str) -> dict[str, str]:
+    """A fields table's rows: label → value (tags stripped)."""
+    rows = re.findall(r'<th scope="row">(.*?)</th>\s*<td>(.*?)</td>', table, re.S)
+    return {html.unescape(label): html.unescape(re.sub(r"<[^>]+>", "", value)) for label, value in rows}
 
 
 def _quarantine_hint(site: Site, input_id: str) -> str:
@@ -142,3 +151,26 @@ def test_the_kind_a_hot_folder_gives_is_named_in_every_language(site: Site) -> N
             assert f"«{name}»" in _section(card, '<select id="kind"', "</select>"), lang
             row = _section(queue, notes.registration_number, "</tr>")
             assert f"<td>{name} " in row and "incoming" not in row, lang
+
+
+def test_the_fields_table_writes_dates_and_amounts_in_the_chosen_language(site: Site) -> None:
+    """Dates were «2024-03-12» and amounts «1234567.89» in every language, beside a heading that
+    said «12 мар. 2024 г.»; the correction form keeps the values as stored."""
+    invoice = site.card("invoice").card
+    assert (invoice.fields["date"].value, invoice.fields["amount"].value) == ("2024-03-12", "1234567.89")
+    expected = {
+        "ru": ("Дата", f"12 мар. 2024{NNBSP}г.", "Сумма", f"1{NBSP}234{NBSP}567,89"),
+        "kk": ("Күні", f"2024{NNBSP}ж. 12 нау.", None, f"1{NBSP}234{NBSP}567,89"),
+        "en": ("Date", "Mar 12, 2024", "Amount", "1,234,567.89"),
+    }
+    with site.client("clerk") as clerk:
+        for lang, (date_label, date, amount_label, amount) in expected.items():
+            with in_language(clerk, lang):
+                page = clerk.get(f"/ui/cards/{invoice.id}").text
+            rows = _rows(_section(page, 'id="fields-h"', "</table>"))
+            assert rows[date_label] == date, (lang, rows)
+            assert amount in rows.values() and "1234567.89" not in rows.values(), (lang, rows)
+            if amount_label:
+                assert rows[amount_label] == amount
+            # the form's inputs keep the stored values: that is what is sent back
+            assert 'name="field:date" value="2024-03-12"' in page and 'name="field:amount" value="1234567.89"' in page

@@ -19,6 +19,7 @@ from classify.organisations import org_key
 from workers.web import labels
 from workers.web.i18n import Language
 from workers.web.marks import Box, PageLayout, QueryWords, field_box, hit_boxes, marked_and_count, marked_text, page_layout
+from workers.web.values import Shown, typed_value
 
 __all__ = [
     "IMAGE_WIDTHS",
@@ -70,7 +71,8 @@ class PageView:
 @dataclass(frozen=True)
 class FieldView:
     name: str
-    value: str
+    #: a date or a figure where the field holds one (the page writes it in its locale), else text
+    value: Shown
     confidence: float
     page: int | None
     #: the id of its box on the page image, when the words it came from are known
@@ -89,8 +91,8 @@ class LineItemView:
     """One row of an invoice's, waybill's or UPD's item table, as the card's fields hold it."""
 
     number: int
-    #: column → value ("" where the row has none)
-    values: dict[str, str]
+    #: column → value ("" where the row has none; figures as numbers)
+    values: dict[str, Shown]
     #: the lowest confidence of the row's values
     confidence: float
 
@@ -168,7 +170,7 @@ def line_items(fields: Mapping[str, ExtractedField]) -> list[LineItemView]:
     return [
         LineItemView(
             number=n,
-            values={c: "" if row.get(c) is None or row[c].value is None else str(row[c].value) for c in ITEM_COLUMNS},
+            values={c: "" if row.get(c) is None or row[c].value is None else typed_value(c, row[c].value) for c in ITEM_COLUMNS},
             confidence=min(f.confidence for f in row.values()),
         )
         for n, row in sorted(rows.items())
@@ -213,8 +215,7 @@ def _fields(view: CardView, layouts: dict[int, PageLayout]) -> tuple[list[FieldV
             continue
         box = _box_of(view, layouts.get(found.page or 0), found)
         anchor = f"field-{_ANCHOR.sub('_', name)}" if box is not None else None
-        value = "" if found.value is None else str(found.value)
-        fields.append(FieldView(name, value, found.confidence, found.page, anchor))
+        fields.append(FieldView(name, typed_value(name, found.value), found.confidence, found.page, anchor))
         if box is not None and anchor is not None and found.page is not None:
             boxes.setdefault(found.page, []).append((anchor, box))
     return fields, boxes

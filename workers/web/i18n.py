@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -128,8 +129,14 @@ class Formats:
         pattern = self.short_day if length == "short" else length
         return "" if value is None else format_date(value, pattern, locale=self.locale)
 
-    def number(self, value: float | int | None) -> str:
-        return "" if value is None else format_decimal(value, locale=self.locale)
+    def number(self, value: Decimal | float | int | None) -> str:
+        """A number; a Decimal keeps its decimal places (an amount of 352.50 is «352,50» in Russian)."""
+        if value is None:
+            return ""
+        if isinstance(value, Decimal) and value.is_finite():
+            places = max(0, -int(value.as_tuple().exponent))
+            return format_decimal(value, "#,##0" + ("." + "0" * places if places else ""), locale=self.locale)
+        return format_decimal(value, locale=self.locale)
 
     def percent(self, value: float | None) -> str:
         return "" if value is None else format_percent(value, locale=self.locale)

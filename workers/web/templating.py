@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -21,6 +23,7 @@ from markupsafe import Markup, escape
 from workers.web import labels
 from workers.web.i18n import LANGUAGE_NAMES, LOCALES, Formats, Language, load_translations, locale_of, reason_in
 from workers.web.state import web_state
+from workers.web.values import typed_value
 
 __all__ = ["STATIC_DIR", "TEMPLATE_DIR", "Templates", "here", "language_of", "render"]
 
@@ -76,7 +79,18 @@ def _environment(language: Language, tz: ZoneInfo, common: Mapping[str, Any]) ->
         shown = reason_in(text, translations)
         return escape(shown) if shown is not None else Markup('<span lang="en">%s</span>') % text
 
+    def field_value(value: Any, name: str = "") -> str:
+        """A card field's value: a date or a figure in this locale, text as it is; with ``name``,
+        a value as stored is typed first (``values.typed_value``)."""
+        shown = typed_value(name, value) if name else value
+        if isinstance(shown, date):
+            return formats.day(shown)
+        if isinstance(shown, Decimal | int) and not isinstance(shown, bool):
+            return formats.number(shown)
+        return "" if shown is None else str(shown)
+
     env.filters.update(
+        field_value=field_value,
         datetime=formats.moment,
         date=formats.day,
         number=formats.number,
