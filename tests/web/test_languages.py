@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from app import accounts, pipeline
+from app import accounts, pipeline, review
 from app.intake import process_with_retries
 from tests.web.conftest import Site
 
@@ -38,6 +38,13 @@ def _rows(table: str) -> dict[str, str]:
     """A fields table's rows: label → value (tags stripped)."""
     rows = re.findall(r'<th scope="row">(.*?)</th>\s*<td>(.*?)</td>', table, re.S)
     return {html.unescape(label): html.unescape(re.sub(r"<[^>]+>", "", value)) for label, value in rows}
+
+
+def _history(page: str) -> list[str]:
+    """The changes listed in a card's history, newest first, tags stripped."""
+    lists = re.findall(r"<ul>(.*?)</ul>", _section(page, '<ol class="history">', "</ol>"), re.S)
+    found = [line for changes in lists for line in re.findall(r"<li>(.*?)</li>", changes, re.S)]
+    return [html.unescape(re.sub(r"<[^>]+>", "", line)).strip() for line in found]
 
 
 def _quarantine_hint(site: Site, input_id: str) -> str:
@@ -174,3 +181,30 @@ def test_the_fields_table_writes_dates_and_amounts_in_the_chosen_language(site: 
                 assert rows[amount_label] == amount
             # the form's inputs keep the stored values: that is what is sent back
             assert 'name="field:date" value="2024-03-12"' in page and 'name="field:amount" value="1234567.89"' in page
+
+
+def test_the_history_shows_each_change_once_with_dates_and_reasons_in_the_chosen_language(site: Site) -> None:
+    """A correction listed «Дата документа» and «Дата», «Номер документа» and «Номер», the kind
+    and the correspondent twice each (the card's column and its field); dates were ISO and the
+    review reasons the recorded English («kind not recognised (kept incoming)»)."""
+    order = site.card("order").card
+    assert order.kind == "incoming" and order.fields["date"].value == "2026-03-05"
+    correction = review.Correction(kind="order", fields={"date": "2026-03-06", "number": "12-к"})
+    review.correct(site.services, order.id, correction, "user:clerk", expected_version=order.version)
+    with site.client("clerk") as clerk:
+        ru = _history(clerk.get(f"/ui/cards/{order.id}").text)
+        with in_language(clerk, "en"):
+            en = _history(clerk.get(f"/ui/cards/{order.id}").text)
+    kind = review.kinds(site.services).get("order")
+    assert kind is not None
+    assert ru == [
+        f"Дата: 5 мар. 2026{NNBSP}г. → 6 мар. 2026{NNBSP}г.",
+        "Номер: 12 → 12-к",
+        f"Вид документа: Входящий документ → {kind.title}",
+        "Статус: на проверке → проверена",
+        "Причины проверки: Вид документа не распознан (Вид документа): ни один вид не набрал достаточно; "
+        "оставлен «Входящий документ» → —",
+    ], ru
+    assert "Date: Mar 5, 2026 → Mar 6, 2026" in en
+    assert "Review reasons: Kind not recognised (Kind): no kind scored enough; kept «Incoming document» → —" in en
+    assert not any("kind not recognised" in line for line in ru + en)

@@ -6,6 +6,7 @@ import html
 import logging
 import re
 import urllib.parse
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -321,6 +322,37 @@ def test_the_history_names_fields_and_kinds_and_leaves_out_what_did_not_change()
     })  # fmt: skip
     titles = {"universal_transfer_document_upd": "УПД", "waybill_torg12": "ТОРГ-12", "service_memo": "Служебная записка"}
     assert _changes(row, titles) == [("kind", "УПД", "ТОРГ-12"), ("title", "Акт", "Накладная")]
+
+
+def test_the_history_shows_a_correction_of_a_column_and_its_field_once() -> None:
+    """A correction records both the card's column and its field (``doc_date`` and
+    ``fields.date``, ``correspondent`` and ``fields.correspondent``…): each was listed twice."""
+    from datetime import date, datetime, timezone
+
+    from archive.model import AuditRow
+    from workers.web.cardpage import _changes
+
+    def field(value: str, confidence: float = 1.0) -> dict[str, object]:
+        return {"value": value, "confidence": confidence, "page": None}
+
+    row = AuditRow(2, "c", datetime(2026, 3, 2, tzinfo=timezone.utc), "user:clerk", "updated", {
+        "kind": {"old": "incoming", "new": "letter"},
+        "doc_date": {"old": "2026-03-05", "new": "2026-03-06"},
+        "doc_number": {"old": None, "new": "12"},
+        "correspondent": {"old": "Альфа", "new": "Бета"},
+        "fields.kind": {"old": field("incoming", 0.0), "new": field("letter")},
+        "fields.date": {"old": field("2026-03-05", 0.9), "new": field("2026-03-06")},
+        "fields.number": {"old": None, "new": field("12")},
+        "fields.correspondent": {"old": field("Альфа", 0.5), "new": field("Бета")},
+        "fields.amount": {"old": field("250000", 0.75), "new": field("250000.50")},
+    })  # fmt: skip
+    assert _changes(row, {"incoming": "Входящий документ", "letter": "Письмо"}) == [
+        ("kind", "Входящий документ", "Письмо"),
+        ("date", date(2026, 3, 5), date(2026, 3, 6)),
+        ("number", "—", "12"),
+        ("correspondent", "Альфа", "Бета"),
+        ("amount", Decimal("250000"), Decimal("250000.50")),
+    ]
 
 
 def test_back_to_the_results_keeps_the_search_its_sorting_and_page(site: Site) -> None:

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from app import review
 from app.services import Services
-from archive.model import AttachmentRow, AuditRow, CardRow, CardView, ExtractedField, OrganisationRow, PageRow
+from archive.model import AttachmentRow, AuditRow, CardRow, CardView, ExtractedField, OrganisationRow, PageRow, ReviewReason
 from classify.organisations import org_key
 from workers.web import labels
 from workers.web.i18n import Language
@@ -25,6 +25,7 @@ __all__ = [
     "IMAGE_WIDTHS",
     "ITEM_COLUMNS",
     "CardPage",
+    "Change",
     "FieldView",
     "HistoryEntry",
     "LineItemView",
@@ -46,6 +47,10 @@ MAX_VALUE_CHARS = 300
 #: Directory entries offered as correspondents at most.
 MAX_ORGANISATIONS = 2000
 _ANCHOR = re.compile(r"[^A-Za-z0-9_-]")
+#: Card columns a correction sets together with the field of the same meaning (``app.review``):
+#: the audit entry records both; the history shows the field's change (as the fields table names
+#: it) and leaves out the column's.
+MIRRORED_FIELDS = {"kind": "fields.kind", **{column: f"fields.{name}" for name, column in review.COLUMNS.items()}}
 
 
 @dataclass(frozen=True)
@@ -97,11 +102,16 @@ class LineItemView:
     confidence: float
 
 
+#: A value in the history: a field's value (typed as the fields table shows it), or review reasons.
+ChangeValue = Shown | tuple[ReviewReason, ...]
+#: (field, old, new)
+Change = tuple[str, ChangeValue, ChangeValue]
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     row: AuditRow
-    #: (field, old, new) as text
-    changes: list[tuple[str, str, str]]
+    changes: list[Change]
 
 
 @dataclass(frozen=True)
@@ -228,22 +238,41 @@ def _box_of(view: CardView, layout: PageLayout | None, found: ExtractedField) ->
     return field_box(layout, page.text, found.offset, found.length or 0) if page else None
 
 
-def _changes(row: AuditRow, kind_titles: Mapping[str, str]) -> list[tuple[str, str, str]]:
+def _changes(row: AuditRow, kind_titles: Mapping[str, str]) -> list[Change]:
     """(field, old, new) as a person reads them: a field by its name without the ``fields.``
-    of the audit record, a kind by its title; a change that reads the same on both sides (a
-    field confirmed: only its confidence moved) is left out."""
-    out = []
+    of the audit record, a kind by its title, dates and figures typed, review reasons as
+    reasons; a change that reads the same on both sides (a field confirmed: only its confidence
+    moved) is left out, and so is a column's change its field's shows (``MIRRORED_FIELDS``)."""
+    shown: dict[str, Change] = {}
     for name, change in row.changes.items():
         field_name = str(name).removeprefix("fields.")
+        old: ChangeValue
         if isinstance(change, dict) and ("old" in change or "new" in change):
-            old, new = plain_value(change.get("old")), plain_value(change.get("new"))
+            old, new = history_value(field_name, change.get("old")), history_value(field_name, change.get("new"))
         else:
-            old, new = "", plain_value(change)
+            old, new = "", history_value(field_name, change)
         if field_name == "kind":
-            old, new = kind_titles.get(old, old), kind_titles.get(new, new)
+            old, new = (kind_titles.get(v, v) if isinstance(v, str) else v for v in (old, new))
         if old != new:
-            out.append((field_name, old, new))
-    return out
+            shown[str(name)] = (field_name, old, new)
+    return [change for name, change in shown.items() if MIRRORED_FIELDS.get(name) not in shown]
+
+
+def history_value(name: str, value: Any) -> ChangeValue:
+    """A recorded value of ``name`` as the history shows it: a field by its value, typed as in
+    the fields table; review reasons as reasons (phrased in the page's language); else text."""
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
+    if name == "review_reasons" and isinstance(value, list) and value:
+        try:
+            return tuple(ReviewReason.from_json(dict(reason)) for reason in value)
+        except (KeyError, TypeError, ValueError):
+            return plain_value(value)
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        typed = typed_value(name, value)
+        if not isinstance(typed, str):
+            return typed
+    return plain_value(value)
 
 
 def plain_value(value: Any) -> str:
