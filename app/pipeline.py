@@ -220,7 +220,7 @@ def _recognise(
     readable = [r for r in rows if r.id in files]
     results = list(recognize_files([files[r.id] for r in readable], cfg, services.engine, spool=spool))
     if any(p.retry for res in results for p in res.pages):
-        raise TransientError(reasons.NOT_EVERY_PAGE_RAN % {"name": rows[0].name}, stage="ocr")
+        raise RecognitionIncomplete(reasons.NOT_EVERY_PAGE_RAN % {"name": rows[0].name}, stage="ocr")
     if check is not None:
         check(readable, results)
     usable: list[tuple[InputFileRow, FileResult]] = []
@@ -304,6 +304,23 @@ def classify(services: Services, texts: list[str], profile_kind: str) -> Classif
 # --- the distributed steps: queue ``ocr``, then queue ``archive`` ------------------------------
 
 
+class GroupBusy(TransientError):
+    """Another worker holds the lock of the input's group: the message is tried again shortly
+    (the failure policy) rather than dropped. The holder may be a worker that is stopping: its
+    message went back to the broker while it still held the lock, and the input then waited
+    for the recovery sweep (ten sweeps: ten minutes by default)."""
+
+    code = "busy"
+
+
+class RecognitionIncomplete(TransientError):
+    """The engine could not run on every page (killed, out of memory, stopping): tried again a
+    few times, then the input is quarantined (the failure policy): a page that kills the engine
+    every time must not keep its file pending for ever."""
+
+    code = "retry"
+
+
 class PageTimedOut(TransientError):
     """A page went over its time limit: the recognition step is tried once more, then the input
     is quarantined (the failure policy in workers/broker.py)."""
@@ -332,9 +349,10 @@ def recognise_input(input_id: str, services: Services, *, retry_timeouts: bool =
         lead = group[0].id
         if workarea.complete(services.work_dir, lead):
             return lead
-        with group_lock(row.batch_id if len(group) > 1 else row.id, services) as held:
+        key = row.batch_id if len(group) > 1 else row.id
+        with group_lock(key, services) as held:
             if not held:
-                return None
+                raise GroupBusy(f"another worker is recognising group {key}; tried again shortly", stage="ocr")
             return _recognise_into_area(lead, group, profile, services, retry_timeouts)
     finally:
         current_item.reset(token)
@@ -388,7 +406,7 @@ def register_input(lead: str, services: Services) -> bool:
         profile = services.profile_for(str(root))
         with group_lock(f"archive-{lead}", services) as held:
             if not held:
-                return True  # another worker is registering it
+                raise GroupBusy(f"another worker is registering group {lead}; tried again shortly", stage="archive")
             area = workarea.load(services.work_dir, lead)
             if area is None:
                 if row.outcome == "pending":

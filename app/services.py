@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from app.settings import Settings
+from ingest.errors import TransientError
 from ingest.profile import HotFolderProfile
 from search.service import open_index
 
@@ -165,7 +166,9 @@ class Services:
                 classifier = self.classifier
                 if classifier.retrain_due(self.catalog):
                     classifier.retrain(self.catalog)
-            except Exception:  # the catalog is busy, or a bug: the current model stays
+            except TransientError as e:  # the catalog is away for a while: the current model stays
+                log.warning("retraining the kind model waits: %s", e)
+            except Exception:  # a bug: the current model stays
                 log.exception("retraining the kind model failed; trying again later")
 
     def stop_recognition(self) -> None:

@@ -135,7 +135,7 @@ def transaction(engine: Engine, *, write: bool = False) -> Iterator[Connection]:
 
 def translate_db_error(error: DBAPIError) -> PipelineError | None:
     """Name a database failure by what the caller should do; None if it is a bug to surface."""
-    message = str(error.orig).strip()
+    message = " ".join(str(error.orig).split())  # libpq's messages run over lines ("\n\tIs the server…")
     lowered = message.lower()
     if "no such table" in lowered or ("relation" in lowered and "does not exist" in lowered):
         return CatalogNotMigrated(

@@ -64,6 +64,8 @@ class Policy:
     action: Action
     max_retries: int = 0
     then: Action = "raise"
+    #: retries logged at INFO: expected in normal work (a group another worker is on)
+    quiet: bool = False
 
 
 #: The failure policy, most specific class first. TransientError: a catalog, broker or index
@@ -71,6 +73,8 @@ class Policy:
 #: (the pipeline records most as a quarantined outcome itself; what reaches here is quarantined).
 FAILURE_POLICY: dict[type[BaseException], Policy] = {
     pipeline.PageTimedOut: Policy("retry", max_retries=1, then="quarantine"),
+    pipeline.RecognitionIncomplete: Policy("retry", max_retries=5, then="quarantine"),
+    pipeline.GroupBusy: Policy("retry", max_retries=10, then="raise", quiet=True),
     TransientError: Policy("retry", max_retries=10, then="raise"),
     PermanentError: Policy("quarantine"),
 }
@@ -159,13 +163,14 @@ def _check_rabbitmq(url: str, timeout: float) -> None:
 
     import pika  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    params = pika.URLParameters(url)
-    params.socket_timeout = params.blocked_connection_timeout = timeout
-    params.connection_attempts = 1
+    nodes = [pika.URLParameters(u) for u in url.split(";")]  # dramatiq takes a list of nodes so
+    for params in nodes:
+        params.socket_timeout = params.blocked_connection_timeout = timeout
+        params.connection_attempts = 1
     quiet = logging.getLogger("pika")
     level, quiet.level = quiet.level, logging.CRITICAL
     try:
-        pika.BlockingConnection(params).close()
+        pika.BlockingConnection(nodes).close()  # the first node that answers
     finally:
         quiet.setLevel(level)
 
@@ -236,7 +241,8 @@ def _apply_policy(input_id: str, error: BaseException, services: Services, queue
         observe(queue, error, "retry")
         if policy is DEFAULT_POLICY:  # unexpected: dramatiq logs the traceback
             raise error
-        log.warning("%s: %s; retry %d of %d", input_id, error, retries + 1, policy.max_retries)
+        log.log(logging.INFO if policy.quiet else logging.WARNING,
+                "%s: %s; retry %d of %d", input_id, error, retries + 1, policy.max_retries)  # fmt: skip
         raise dramatiq.Retry(str(error)) from error
     final = policy.then if policy.action == "retry" else policy.action
     observe(queue, error, final)
@@ -297,6 +303,8 @@ def declare_actors(
     def process_input(input_id: str) -> None:
         try:
             pipeline.process_input(input_id, services)
+        except Exception as e:
+            _apply_policy(input_id, e, services, PROCESS_QUEUE, observe)
         finally:
             on_done(input_id)
 

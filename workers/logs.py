@@ -51,3 +51,6 @@ def configure(level: str = "INFO", fmt: str = "text") -> None:
     # The Elasticsearch client logs every failed connection attempt with its traceback; our
     # own one-line error says what failed. Its details stay visible with -v (DEBUG).
     logging.getLogger("elastic_transport").setLevel(level if level == "DEBUG" else "ERROR")
+    # pika (RabbitMQ) logs a dozen lines and a traceback for every connection that fails and a
+    # warning for every queue it looks up that is not there; we say what failed in one line.
+    logging.getLogger("pika").setLevel(level if level == "DEBUG" else "CRITICAL")

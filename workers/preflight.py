@@ -12,6 +12,7 @@ work through a broker.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -21,12 +22,17 @@ from ingest.errors import ConfigurationError, TransientError
 
 __all__ = ["CONNECT_TIMEOUT_S", "check_catalog", "check_distributed", "check_elastic", "check_reachable", "describe_error", "redact", "check_broker_url"]
 
+log = logging.getLogger(__name__)
+
 #: Seconds each server gets to answer at start-up (libpq counts whole seconds, at least 2).
 CONNECT_TIMEOUT_S = 3.0
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (user, host, port and path kept)."""
+    """``url`` with its password replaced by ``***`` (user, host, port and path kept); each URL
+    of a list of nodes (``amqp://…;amqp://…``) the same."""
+    if ";" in url:
+        return ";".join(redact(part) for part in url.split(";"))
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -106,7 +112,12 @@ def check_reachable(settings: Settings, timeout: float = CONNECT_TIMEOUT_S) -> N
     check_catalog(settings.catalog_url, timeout)
     check_broker_url(settings.broker_url, timeout)
     if settings.search_url and settings.search_url.startswith(("http://", "https://")):
-        check_elastic(settings.search_url, timeout)
+        try:
+            check_elastic(settings.search_url, timeout)
+        except TransientError as e:
+            # Not a reason to stay down: ingestion goes on without the index (the index feed
+            # catches up when it answers), and the API answers /ready with 503 meanwhile.
+            log.warning("%s; starting anyway: cards are indexed once it answers", e)
 
 
 def check_distributed(settings: Settings) -> None:

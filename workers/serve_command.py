@@ -39,7 +39,17 @@ def _enqueue(settings: Settings, services: Services) -> Enqueue | None:
         return None
     from workers.broker import declare_actors, make_broker
 
-    return declare_actors(make_broker(settings.broker_url), services).process.send
+    send = declare_actors(make_broker(settings.broker_url), services).process.send
+
+    def enqueue(input_id: str) -> None:
+        # The file is stored and recorded pending before this: the recovery sweep of `watch`
+        # sends it once the broker answers. A 500 here had the client send it again (a duplicate).
+        try:
+            send(input_id)
+        except Exception as e:  # the broker client's own connection errors
+            log.warning("the broker did not take input %s (%s: %s); the recovery sweep sends it", input_id, type(e).__name__, e)
+
+    return enqueue
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:

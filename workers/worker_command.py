@@ -108,6 +108,10 @@ def work(settings: Settings, queues: set[str], threads: int, *, processes: int =
     else:
         declare_actors(broker, services)
     worker = dramatiq.Worker(broker, queues=queues, worker_threads=threads, worker_timeout=250)
+    # One message per thread and queue: dramatiq's default (two per thread) let a worker busy on
+    # a long page hold messages an idle worker could have taken, and the broker's priorities
+    # only order messages no worker has taken yet.
+    worker.queue_prefetch = threads
     stop = stop_on_signals()
     worker.start()
     beat = heartbeat(settings, "worker", sorted(queues))  # `kartoteka status` lists it

@@ -192,6 +192,54 @@ def test_the_failure_policy_table_builds_the_retry_rule() -> None:
     assert not retry_when(0, PermanentError("bad"))
     assert policy_for(PermanentError("bad")) is FAILURE_POLICY[PermanentError]
     assert actor_options()["throws"] == (PermanentError,)
+    from app.pipeline import GroupBusy, RecognitionIncomplete
+
+    # an engine that cannot run on a page, however often tried, ends the file in quarantine
+    assert retry_when(4, RecognitionIncomplete("x")) and not retry_when(5, RecognitionIncomplete("x"))
+    assert policy_for(RecognitionIncomplete("x")).then == "quarantine"
+    # a group another worker holds: tried again, quietly, then left to the sweep
+    assert retry_when(9, GroupBusy("x")) and policy_for(GroupBusy("x")).quiet and policy_for(GroupBusy("x")).then == "raise"
+
+
+def test_a_file_the_engine_never_gets_through_is_quarantined_after_its_retries(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EngineFailed on every try (a page that gets Tesseract killed): the file stayed pending
+    for ever, retried and dead-lettered, re-sent by the sweep, retried again."""
+    from app import pipeline
+    from workers import broker as B
+
+    rig.engine._scripts["never"] = PageScript("", fail="engine")  # this test's page only
+    row = rig.intake(rig.drop("never.png", ["never"]))
+    with pytest.raises(pipeline.RecognitionIncomplete) as failed:
+        pipeline.recognise_input(row.id, rig.services)
+    monkeypatch.setattr(B, "_retries", lambda: 4)
+    with pytest.raises(dramatiq.Retry):
+        B._apply_policy(row.id, failed.value, rig.services, B.OCR_QUEUE, B._ignore_failure)
+    monkeypatch.setattr(B, "_retries", lambda: 5)
+    B._apply_policy(row.id, failed.value, rig.services, B.OCR_QUEUE, B._ignore_failure)
+    done = rig.services.catalog.get_input(row.id)
+    assert done is not None and done.outcome == "quarantined"
+    assert done.reason == "recognition could not run on every page of never.png: will retry (failed 6 times)"
+
+
+def test_a_group_another_worker_holds_is_tried_again_not_dropped(rig: Rig) -> None:
+    """A stopping worker's message went back to the broker while it still held the group's lock:
+    the next worker dropped the message, and the file waited for ten recovery sweeps."""
+    from app import pipeline
+
+    row = rig.intake(rig.drop("letter.png", ["letter"]))
+    with pipeline.group_lock(row.id, rig.services) as held:
+        assert held
+        with pytest.raises(pipeline.GroupBusy):
+            pipeline.recognise_input(row.id, rig.services)
+    assert pipeline.recognise_input(row.id, rig.services) == row.id  # once it is free
+    with pipeline.group_lock(f"archive-{row.id}", rig.services) as held:
+        with pytest.raises(pipeline.GroupBusy):
+            pipeline.register_input(row.id, rig.services)
+    assert pipeline.register_input(row.id, rig.services)
+    done = rig.services.catalog.get_input(row.id)
+    assert done is not None and done.outcome == "archived"
 
 
 def test_a_page_over_its_time_limit_is_retried_once_then_quarantined(broker: dramatiq.Broker, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from app.settings import Settings
 from ingest.errors import ConfigurationError, TransientError
 from workers import cli
 from workers.exitcodes import ExitCode, exit_code_for
-from workers.preflight import check_distributed, check_reachable, redact
+from workers.preflight import check_distributed, check_elastic, check_reachable, redact
 
 CLOSED = "127.0.0.1:9"  # the discard port: nothing listens on it here
 
@@ -52,6 +52,8 @@ def test_redact_hides_only_the_password() -> None:
     assert redact("redis://:pw@127.0.0.1:6379/0") == "redis://:***@127.0.0.1:6379/0"
     assert redact("amqp://user:pw@mq:5672/%2F") == "amqp://user:***@mq:5672/%2F"
     assert redact("http://es:9200/kartoteka") == "http://es:9200/kartoteka"
+    # a list of RabbitMQ nodes: the second password was shown
+    assert redact("amqp://a:pw1@h1/v;amqp://b:pw2@h2:1/x") == "amqp://a:***@h1/v;amqp://b:***@h2:1/x"
 
 
 def test_every_real_server_is_reachable(tmp_path: Path, postgres_admin_url: str, redis_url: str, amqp_url: str) -> None:
@@ -65,7 +67,7 @@ def test_the_defaults_need_no_server(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "catalog.sqlite3").exists()  # checked, not created
 
 
-@pytest.mark.parametrize("part", ["database_url", "broker_url", "broker_url:amqp", "search_url"])
+@pytest.mark.parametrize("part", ["database_url", "broker_url", "broker_url:amqp", "search_url"])  # search_url: check_elastic
 def test_an_unreachable_server_is_one_line_naming_it_without_its_password(
     part: str, tmp_path: Path, postgres_admin_url: str, redis_url: str, amqp_url: str
 ) -> None:
@@ -78,9 +80,30 @@ def test_an_unreachable_server_is_one_line_naming_it_without_its_password(
     bad = on_closed_port(real)
     what = {"database_url": "catalog", "broker_url": "broker", "search_url": "search index"}[field]
     with pytest.raises(TransientError) as caught:
-        check_reachable(settings(tmp_path, **{**good, field: bad}))
+        if field == "search_url":
+            check_elastic(bad)
+        else:
+            check_reachable(settings(tmp_path, **{**good, field: bad}))
     assert_names_without_password(caught.value, bad, what)
     assert CLOSED in str(caught.value)
+
+
+def test_an_unreachable_elasticsearch_is_a_warning_not_a_stop(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """`watch`, `worker` and `serve` stayed down while the index was (exit 4), though ingestion
+    goes on without it and the index feed catches up."""
+    parts = urlsplit(elastic_url())
+    bad = on_closed_port(parts._replace(netloc=f"elastic:Secr3t-pw@{parts.netloc}").geturl())
+    check_reachable(settings(tmp_path, search_url=bad))
+    (warning,) = [r for r in caplog.records if r.name == "workers.preflight"]
+    assert warning.levelname == "WARNING" and "starting anyway" in warning.getMessage()
+    assert redact(bad) in warning.getMessage() and "Secr3t-pw" not in warning.getMessage()
+
+
+def test_a_list_of_rabbitmq_nodes_is_reachable_through_any_node(tmp_path: Path, amqp_url: str) -> None:
+    check_reachable(settings(tmp_path, broker_url=f"{on_closed_port(amqp_url)};{amqp_url}"))
+    with pytest.raises(TransientError) as caught:
+        check_reachable(settings(tmp_path, broker_url=f"{on_closed_port(amqp_url)};{on_closed_port(amqp_url)}"))
+    assert urlsplit(amqp_url).password not in str(caught.value)
 
 
 def test_a_broker_url_of_another_scheme_is_a_setting_to_fix(tmp_path: Path) -> None:
