@@ -495,7 +495,7 @@ def finalize(row: InputFileRow, services: Services) -> None:
     if row.outcome == "quarantined":
         batch = batch_folder_name(path, Path(root))
         target = profile.quarantine or (Path(root) / "quarantine")
-        moved = quarantine(path, target, row.reason or "rejected", row.stage or "ingest", batch=batch)
+        moved = quarantine(path, target, row.reason or "rejected", row.stage or "ingest", batch=batch, input_id=row.id)
         log.warning("quarantined %s: %s (moved to %s)", path, row.reason, moved)
     else:
         path.unlink(missing_ok=True)

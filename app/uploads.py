@@ -37,7 +37,7 @@ from archive.errors import InputNotFound, InvalidChange
 from archive.model import InputFileRow
 from ingest.errors import PermanentError
 from ingest.profile import HotFolderProfile
-from ingest.quarantine import quarantine_folder
+from ingest.quarantine import find_quarantined, quarantine_folder
 
 __all__ = [
     "API_PREFIX",
@@ -297,12 +297,15 @@ def quarantined_file(services: Services, row: InputFileRow) -> Path | None:
         return None  # an upload, a command-line input, or a retry whose origin is gone
     profile = services.profile_for(root)
     folder = profile.quarantine or Path(root) / "quarantine"
-    candidate = quarantine_folder(folder, batch_folder_name(Path(origin.path), Path(root))) / origin.name
+    candidate = find_quarantined(quarantine_folder(folder, batch_folder_name(Path(origin.path), Path(root))), origin.name, origin.id)
+    if candidate is None:
+        return None
     try:
         st = candidate.lstat()
     except OSError:
         return None
-    return candidate if stat.S_ISREG(st.st_mode) else None
+    # An empty file is the placeholder of a move cut off by a crash, never a replacement.
+    return candidate if stat.S_ISREG(st.st_mode) and st.st_size > 0 else None
 
 
 def _origin(services: Services, row: InputFileRow) -> tuple[InputFileRow, str]:

@@ -35,6 +35,8 @@ from ingest.errors import ConfigurationError, TransientError
 log = logging.getLogger(__name__)
 
 REASON_SUFFIX = ".reason.txt"
+#: The note's line naming the input (the ledger's ``input``): how a retry finds the file.
+INPUT_LABEL = "Input:"
 LEDGER_SUFFIX = ".ledger.json"
 DEFAULT_HINT = "Fix the file or scan the pages again, then drop the new file into the hot folder."
 _STAGE = "quarantine"
@@ -84,15 +86,61 @@ def _candidate_names(name: str) -> Iterator[str]:
         number += 1
 
 
-def _reserve(folder: Path, name: str) -> Path:
+#: How many free names in a row end a search for an input's quarantined file (an operator may
+#: have deleted an earlier «scan.pdf» and its note: its number is free again, later ones are not).
+_FREE_RUN = 10
+
+
+def note_input(note: Path) -> str | None:
+    """The input id a reason note names (notes written before they named one: None)."""
+    try:
+        text = note.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(INPUT_LABEL):
+            return line[len(INPUT_LABEL) :].strip() or None
+    return None
+
+
+def find_quarantined(folder: Path, name: str, input_id: str) -> Path | None:
+    """Where the file of input ``input_id``, dropped as ``name``, is in ``folder``: the file
+    beside the note that names the input («scan (1).pdf» when an earlier «scan.pdf» was
+    quarantined too). For a note from before notes named their input, the file under ``name``
+    itself. None when there is none."""
+    free = 0
+    legacy: Path | None = None
+    for index, candidate in enumerate(_candidate_names(name)):
+        target = folder / candidate
+        note = target.with_name(candidate + REASON_SUFFIX)
+        if not os.path.lexists(note):
+            free = 0 if os.path.lexists(target) else free + 1
+            if free >= _FREE_RUN:
+                break
+            continue
+        free = 0
+        owner = note_input(note)
+        if owner == input_id:
+            return target
+        if owner is None and index == 0:
+            legacy = target
+    return legacy
+
+
+def _reserve(folder: Path, name: str, input_id: str | None = None) -> Path:
     """Create an empty placeholder under a free name in ``folder`` and return its path.
 
     O_EXCL makes the reservation atomic, so a concurrent quarantine cannot pick the same name
-    and nothing that is already there is ever overwritten.
+    and nothing that is already there is ever overwritten. The empty placeholder of an earlier
+    try for the same input (the process died between the note and the move) is taken again
+    rather than left behind, where a retry would have taken it for the file.
     """
     for candidate in _candidate_names(name):
         target = folder / candidate
-        if os.path.lexists(target.with_name(candidate + REASON_SUFFIX)):
+        note = target.with_name(candidate + REASON_SUFFIX)
+        if os.path.lexists(note):
+            if input_id is not None and note_input(note) == input_id and _empty_file(target):
+                return target
             continue
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -137,13 +185,30 @@ def _indent(text: str) -> str:
     return "\n".join(line if i == 0 else f"    {line}" for i, line in enumerate(text.strip().splitlines()))
 
 
+def _empty_file(path: Path) -> bool:
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return st.st_size == 0 and not path.is_symlink()
+
+
 def reason_text(
-    *, name: str, original: Path, reason: str, stage: str, batch: str | None, hint: str, when: datetime
+    *,
+    name: str,
+    original: Path,
+    reason: str,
+    stage: str,
+    batch: str | None,
+    hint: str,
+    when: datetime,
+    input_id: str | None = None,
 ) -> str:
     """The human-readable note written beside a quarantined file."""
     lines = [
         f"File:        {name}",
         f"Came from:   {original}",
+        *([f"{INPUT_LABEL}       {input_id}"] if input_id else []),
         f"Batch:       {batch if batch else '-'}",
         f"Stage:       {stage}",
         f"When (UTC):  {when.astimezone(UTC).isoformat(timespec='seconds')}",
@@ -202,8 +267,10 @@ def quarantine(
     batch: str | None = None,
     hint: str = DEFAULT_HINT,
     now: datetime | None = None,
+    input_id: str | None = None,
 ) -> Path:
-    """Move ``path`` untouched into ``quarantine_dir[/<batch>]`` with a reason file; return its new path.
+    """Move ``path`` untouched into ``quarantine_dir[/<batch>]`` with a reason file naming
+    ``input_id`` (``find_quarantined`` finds it by that); return its new path.
 
     Never overwrites: a name already taken gets a numeric suffix ("scan (1).pdf"). Raises
     TransientError (retry later) or ConfigurationError (permissions) if the move fails; the
@@ -213,11 +280,13 @@ def quarantine(
     folder = quarantine_folder(quarantine_dir, batch)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        target = _reserve(folder, path.name)
+        target = _reserve(folder, path.name, input_id)
     except OSError as e:
         raise _wrap(f"create a place for {path.name} in quarantine folder {folder}", e) from e
     note = target.with_name(target.name + REASON_SUFFIX)
-    text = reason_text(name=target.name, original=path, reason=reason, stage=stage, batch=batch, hint=hint, when=when)
+    text = reason_text(
+        name=target.name, original=path, reason=reason, stage=stage, batch=batch, hint=hint, when=when, input_id=input_id
+    )
     try:
         write_atomic(note, text.encode("utf-8"))
         move_file(path, target)

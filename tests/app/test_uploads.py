@@ -194,6 +194,21 @@ def test_a_replacement_in_the_quarantine_folder_is_what_is_retried(make_rig: Mak
     assert done.outcome == "archived" and [p.text for p in rig.card(done).pages] == ["the page scanned again"]
 
 
+def test_the_retry_of_the_second_file_of_a_name_takes_that_file(make_rig: MakeRig) -> None:
+    """Two scans dropped as «scan.png» at different times, both quarantined («scan.png»,
+    «scan (1).png»): retrying the second took «scan.png», the first one's file."""
+    rig = make_rig({"first": PageScript("never", fail="unreadable"), "second": PageScript("never", fail="unreadable")})
+    first = rig.ingest(rig.drop("scan.png", ["first"]))
+    second = rig.ingest(rig.drop("scan.png", ["second"]))
+    assert (first.outcome, second.outcome) == ("quarantined", "quarantined")
+    assert (rig.quarantine / "scan (1).png").is_file()
+    fixed = make_rig({"first": "document one", "second": "document two"})
+    retried = retry_input(fixed.services, second.id, lambda _i: None)
+    assert retried.sha256 == second.sha256  # its own file, not the first scan's
+    done = pipeline.process_input(retried.id, fixed.services)
+    assert [p.text for p in fixed.card(done).pages] == ["document two"]
+
+
 def test_a_retry_that_fails_again_can_be_retried_with_a_replacement(make_rig: MakeRig) -> None:
     rig = make_rig({"bad": PageScript("never", fail="unreadable"), "good": "fixed"})
     old_id, moved = _quarantined(rig)

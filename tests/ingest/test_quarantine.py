@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import TransientError
-from ingest.quarantine import quarantine, write_batch_ledger_json
+from ingest.quarantine import REASON_SUFFIX, find_quarantined, quarantine, write_batch_ledger_json
 
 WHEN = datetime(2024, 3, 12, 9, 30, 5, tzinfo=UTC)
 
@@ -158,3 +158,32 @@ def test_a_batch_name_that_comes_back_gets_its_own_ledger(tmp_path: Path) -> Non
     assert json.loads(first.read_text(encoding="utf-8"))["files"] == [{"outcome": "duplicate"}]
     assert json.loads(second.read_text(encoding="utf-8"))["batch_id"] == "b2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scan.pdf (1).ledger.json", "scan.pdf.ledger.json"]
+
+
+def test_each_input_finds_its_own_file_among_files_of_one_name(tmp_path: Path) -> None:
+    q = tmp_path / "quarantine"
+    first = quarantine(drop(tmp_path / "in", "scan.pdf", b"one"), q, "bad", "ocr", now=WHEN, input_id="in-1")
+    second = quarantine(drop(tmp_path / "in", "scan.pdf", b"two"), q, "bad", "ocr", now=WHEN, input_id="in-2")
+    assert (first.name, second.name) == ("scan.pdf", "scan (1).pdf")
+    assert "Input:       in-2" in (q / f"scan (1).pdf{REASON_SUFFIX}").read_text(encoding="utf-8")
+    assert find_quarantined(q, "scan.pdf", "in-2") == second and find_quarantined(q, "scan.pdf", "in-1") == first
+    assert find_quarantined(q, "scan.pdf", "in-3") is None
+    # the operator removed the first pair after dealing with it: the second is still found
+    first.unlink()
+    first.with_name(first.name + REASON_SUFFIX).unlink()
+    assert find_quarantined(q, "scan.pdf", "in-2") == second
+
+
+def test_a_move_cut_off_by_a_crash_leaves_no_empty_file_for_a_retry_to_take(tmp_path: Path) -> None:
+    """The process died between the note and the move: an empty «scan.png» stayed beside a note
+    saying it was the original, and the next try quarantined the file as «scan (1).png»."""
+    q = tmp_path / "quarantine"
+    q.mkdir()
+    (q / "scan.png").write_bytes(b"")  # the placeholder and note of the try that died
+    (q / f"scan.png{REASON_SUFFIX}").write_text("File:        scan.png\nInput:       in-7\n", encoding="utf-8")
+    moved = quarantine(drop(tmp_path / "in", "scan.png", b"the scan"), q, "bad", "ocr", now=WHEN, input_id="in-7")
+    assert moved == q / "scan.png" and moved.read_bytes() == b"the scan"
+    assert not (q / "scan (1).png").exists()
+    # another input's empty file is never taken over
+    other = quarantine(drop(tmp_path / "in", "scan.png", b"other"), q, "bad", "ocr", now=WHEN, input_id="in-8")
+    assert other == q / "scan (1).png"
