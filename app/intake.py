@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: How often a transient failure (the engine could not run) is retried before giving up.
 ATTEMPTS = 3
+#: Seconds an input waits for another process that holds its group (a service on the same data).
+GROUP_WAIT_S = 1800.0
 
 #: Called once per file when it has an outcome (or gave up pending), with a problem line or None.
 Progress = Callable[[InputFileRow, str | None], None]
@@ -184,9 +187,20 @@ def process_with_retries(
 
     A full disk is not retried (it stays full until someone frees space): ``disk_full`` hears of it.
     """
-    for attempt in range(1, ATTEMPTS + 1):
+    waited = 0.0
+    attempt = 1
+    while True:
         try:
             return pipeline.process_input(input_id, services), None
+        except pipeline.GroupBusy as e:
+            # Another process (a running service) is on it: wait for it, then finalise.
+            if waited >= GROUP_WAIT_S:
+                row = _note(services, input_id, str(e))
+                return row, f"{row.path}: {e}"
+            pause = 1.0 if waited < 10 else 5.0
+            time.sleep(pause)
+            waited += pause
+            continue
         except TransientError as e:
             log.info("attempt %d of %d for input %s: %s", attempt, ATTEMPTS, input_id, e)
             if isinstance(e, DiskFull):
@@ -194,7 +208,7 @@ def process_with_retries(
             if attempt == ATTEMPTS or isinstance(e, DiskFull):
                 row = _note(services, input_id, str(e))
                 return row, f"{row.path}: {e}"
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def _note(services: Services, input_id: str, reason: str) -> InputFileRow:

@@ -134,16 +134,23 @@ def process_input(input_id: str, services: Services) -> InputFileRow:
 
 
 def _process_group(row: InputFileRow, root: Path, profile: HotFolderProfile, services: Services) -> None:
-    """Process ``row`` with the pending inputs of its group, unless this process already is."""
+    """Process ``row`` with the pending inputs of its group, unless this process already is.
+
+    GroupBusy when another process is (``kartoteka ingest`` beside a running service on the
+    same data: both used the group's scratch folder, and one deleted it under the other)."""
     group = _batch_group(row, root, profile, services)
-    lock = services.lock_for(row.batch_id if len(group) > 1 else row.id)
+    key = row.batch_id if len(group) > 1 else row.id
+    lock = services.lock_for(key)
     if not lock.acquire(blocking=False):
         return  # another thread is processing this batch and will finalise it
     try:
-        fresh = [services.catalog.get_input(g.id) for g in group]
-        pending = [r for r in fresh if r is not None and r.outcome == "pending"]
-        if pending:
-            _process(pending, profile, services)
+        with group_lock(key, services) as held:
+            if not held:
+                raise GroupBusy(f"another process is on group {key}; tried again shortly", stage="process")
+            fresh = [services.catalog.get_input(g.id) for g in group]
+            pending = [r for r in fresh if r is not None and r.outcome == "pending"]
+            if pending:
+                _process(pending, profile, services)
     finally:
         lock.release()
 

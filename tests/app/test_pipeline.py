@@ -74,3 +74,35 @@ def test_several_processes_opening_a_new_catalog_at_once_all_succeed(tmp_path: P
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(4)]
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+
+
+def test_a_group_another_process_holds_waits_for_it_instead_of_sharing_its_scratch_folder(make_rig: MakeRig) -> None:
+    """`kartoteka ingest` beside a running service on the same data: both processed the same
+    input in the same scratch folder, one deleted it under the other (FileNotFoundError, a
+    traceback, inputs left pending)."""
+    import threading
+    import time
+
+    import pytest
+
+    from app.intake import process_with_retries
+
+    rig = make_rig({"memo": "служебная записка"})
+    row = rig.intake(rig.drop("memo.png", ["memo"]))
+    with pipeline.group_lock(row.id, rig.services) as held:  # the other process, on its own lock file handle
+        assert held
+        with pytest.raises(pipeline.GroupBusy):
+            pipeline.process_input(row.id, rig.services)
+    other = threading.Event()
+
+    def hold_a_while() -> None:
+        with pipeline.group_lock(row.id, rig.services):
+            other.set()
+            time.sleep(1.5)
+
+    holder = threading.Thread(target=hold_a_while)
+    holder.start()
+    other.wait(5)
+    done, problem = process_with_retries(row.id, rig.services)  # waits, then does it
+    holder.join()
+    assert problem is None and done.outcome == "archived"
