@@ -9,9 +9,12 @@ the rows stay pending. A new index (first start, or a schema change) is filled f
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
 from zoneinfo import ZoneInfo
 
 from archive.catalog import Catalog
@@ -19,7 +22,10 @@ from ingest.errors import TransientError
 from search.backend import SearchIndex
 from search.feed import apply_outbox, reindex
 
-__all__ = ["IndexFeed", "update_index"]
+if TYPE_CHECKING:
+    from app.services import Services
+
+__all__ = ["IndexFeed", "feed_of", "update_index"]
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +33,27 @@ IDLE_SECONDS = 1.0
 MAX_BACKOFF = 30.0
 
 
+#: Held while a feed applies a batch: True when this feed holds it (see ``feed_of``).
+Exclusive = Callable[[], AbstractContextManager[bool]]
+
+
+def _alone() -> AbstractContextManager[bool]:
+    return contextlib.nullcontext(True)
+
+
 class IndexFeed:
-    def __init__(self, catalog: Catalog, open_index: Callable[[], SearchIndex], tz: ZoneInfo) -> None:
+    """Applies the outbox to the index, a batch a step. ``exclusive`` keeps two feeds on one
+    index (two `watch` processes, `watch` and `ingest`) from applying at once: one that read a
+    card, then wrote it after the other applied its deletion, left the deleted card searchable
+    with no outbox row to put it right. A feed that finds it held skips the step."""
+
+    def __init__(
+        self, catalog: Catalog, open_index: Callable[[], SearchIndex], tz: ZoneInfo, exclusive: Exclusive = _alone
+    ) -> None:
         self.catalog = catalog
         self.open_index = open_index
         self.tz = tz
+        self.exclusive = exclusive
         self._index: SearchIndex | None = None
 
     def _ensure_index(self) -> SearchIndex:
@@ -44,8 +66,11 @@ class IndexFeed:
         return self._index
 
     def step(self) -> int:
-        """Apply one batch; how many outbox rows it applied."""
-        return apply_outbox(self.catalog, self._ensure_index(), self.tz)
+        """Apply one batch; how many outbox rows it applied (0 while another feed applies)."""
+        with self.exclusive() as held:
+            if not held:
+                return 0
+            return apply_outbox(self.catalog, self._ensure_index(), self.tz)
 
     def run(self, stop: threading.Event) -> None:
         backoff = IDLE_SECONDS
@@ -77,10 +102,18 @@ class IndexFeed:
                 log.debug("closing the index failed", exc_info=True)
 
 
-def update_index(catalog: Catalog, open_index: Callable[[], SearchIndex], tz: ZoneInfo) -> int:
+def feed_of(services: Services) -> IndexFeed:
+    """The feed of ``services``' catalog and index, exclusive across processes on the data
+    directory (a lock file beside the groups' locks)."""
+    from app.pipeline import group_lock
+
+    return IndexFeed(services.catalog, services.open_index, services.tz, lambda: group_lock("index-feed", services))
+
+
+def update_index(catalog: Catalog, open_index: Callable[[], SearchIndex], tz: ZoneInfo, exclusive: Exclusive = _alone) -> int:
     """Apply every pending outbox row now; how many were applied. TransientError when the index
     is down or busy (a running service writes it): it catches up later."""
-    feed = IndexFeed(catalog, open_index, tz)
+    feed = IndexFeed(catalog, open_index, tz, exclusive)
     applied = 0
     try:
         while step := feed.step():

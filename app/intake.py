@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from app import pipeline
-from app.indexing import update_index
+from app.indexing import feed_of, update_index
 from app.services import Services
 from archive.model import InputFileRow
 from ingest.batches import is_text_name
@@ -122,7 +122,7 @@ def _update_index(services: Services) -> str | None:
     """Bring the search index up to date now; a problem line when it could not be (it catches up
     later: the outbox keeps every change)."""
     try:
-        update_index(services.catalog, services.open_index, services.tz)
+        update_index(services.catalog, services.open_index, services.tz, feed_of(services).exclusive)
     except TransientError as e:
         return f"the search index was not updated now ({e}); it catches up later"
     except OSError as e:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import dramatiq
 
 from app import pipeline
-from app.indexing import IndexFeed
+from app.indexing import feed_of
 from app.services import Services
 from app.settings import Settings
 from ocr import run as ocr_run
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     worker.start()
     recovery_sweep(dispatcher, services)
     watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
-    feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
+    feed_thread = start_thread(feed_of(services).run, stop, "index-feed")
     sender_thread = start_sender(services, stop, app_metrics(app))
     log.info("watching %s; data in %s; %d worker threads",
              ", ".join(str(p.path) for p in profiles), settings.data_dir, settings.worker_threads)  # fmt: skip

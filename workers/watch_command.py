@@ -16,7 +16,7 @@ import argparse
 import logging
 
 from app import pipeline
-from app.indexing import IndexFeed
+from app.indexing import feed_of
 from app.services import Services
 from app.settings import Settings
 from ingest.errors import ConfigurationError
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     recovery_sweep(dispatcher, services)
     watch_thread = start_thread(HotFolderWatcher(profiles, on_ready).run, stop, "watcher")
-    feed_thread = start_thread(IndexFeed(services.catalog, services.open_index, services.tz).run, stop, "index-feed")
+    feed_thread = start_thread(feed_of(services).run, stop, "index-feed")
     log.info("watching %s; sending to %s", ", ".join(str(p.path) for p in profiles), _redacted(settings.broker_url))
     beat = heartbeat(settings, "watch")  # `kartoteka status` lists it
     try:

@@ -150,3 +150,52 @@ def test_a_card_registered_while_reindex_runs_stays_searchable(tmp_path: Path, b
         assert set(index.card_ids()) == set(corpus.catalog.card_ids())
     finally:
         drop_index(index)
+
+
+def test_a_feed_applies_nothing_while_another_holds_the_index(tmp_path: Path) -> None:
+    """Two feeds on one index (two `watch` processes, `watch` and `ingest`): one read a card, the
+    other applied its deletion, the first wrote what it had read — a deleted card stayed
+    searchable with no outbox row left to put it right. Now one applies at a time."""
+    from contextlib import contextmanager
+    from collections.abc import Iterator
+
+    corpus = Corpus(tmp_path)
+    index = TantivyIndex(tmp_path / "index")
+    busy = threading.Lock()
+
+    @contextmanager
+    def exclusive() -> Iterator[bool]:
+        got = busy.acquire(blocking=False)
+        try:
+            yield got
+        finally:
+            if got:
+                busy.release()
+
+    first, second = IndexFeed(corpus.catalog, lambda: index, TZ, exclusive), IndexFeed(corpus.catalog, lambda: index, TZ, exclusive)
+    with busy:  # the first feed is applying
+        assert second.step() == 0 and index.count() == 0
+    while first.step():
+        pass
+    assert index.count() == len(corpus.ids) and corpus.catalog.outbox_pending() == []
+    second.close()
+    first.close()
+
+
+def test_the_services_feed_is_exclusive_across_processes(tmp_path: Path) -> None:
+    from app.indexing import feed_of
+    from app.pipeline import group_lock
+    from app.services import Services
+    from app.settings import Settings
+
+    services = Services(Settings(data_dir=tmp_path / "data"))
+    try:
+        feed = feed_of(services)
+        with group_lock("index-feed", services) as held:  # another process's feed, on its own handle
+            assert held
+            with feed.exclusive() as mine:
+                assert not mine
+        with feed.exclusive() as mine:
+            assert mine
+    finally:
+        services.close()
