@@ -8,12 +8,12 @@ last training reach ``classify.retrain_after``, the model is retrained before th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from app.services import Services
-from archive.errors import InvalidChange
+from archive.errors import InvalidChange, StaleVersion
 from archive.model import CardRow, ExtractedField, OrganisationRow
 from classify.organisations import org_key
 from ingest.errors import PermanentError
@@ -93,12 +93,37 @@ def _check_kind(services: Services, kind: str) -> None:
         raise InvalidChange(f"{kind!r} is not a configured kind; one of: {', '.join(known.ids)}")
 
 
+#: Times a correction without a version is applied again over a card that changed meanwhile.
+UNPINNED_TRIES = 3
+
+
 def correct(
     services: Services, card: str, correction: Correction, actor: str, *, expected_version: int | None = None
 ) -> Verified:
     """Apply a clerk's correction and mark the card verified; with ``expected_version``, only if
-    nobody changed the card since that version (StaleVersion otherwise)."""
+    nobody changed the card since that version (StaleVersion otherwise). Without one (the command
+    line), over the card as it is when written: what the correction does not name keeps the
+    latest value (a kind another clerk set meanwhile was written back to the one read before)."""
+    return _pinned(lambda version: _correct(services, card, correction, actor, version), expected_version)
+
+
+def _pinned(apply: Callable[[int | None], Verified], expected_version: int | None) -> Verified:
+    """``apply`` at ``expected_version``; without one, at the version it reads, read again when
+    another change came between its read and its write."""
+    if expected_version is not None:
+        return apply(expected_version)
+    for attempt in range(1, UNPINNED_TRIES + 1):
+        try:
+            return apply(None)
+        except StaleVersion:
+            if attempt == UNPINNED_TRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _correct(services: Services, card: str, correction: Correction, actor: str, expected_version: int | None) -> Verified:
     current = _card(services, card)
+    expected_version = current.version if expected_version is None else expected_version
     columns: dict[str, Any] = {}
     fields: dict[str, ExtractedField | None] = {}
     for name, value in correction.fields.items():
@@ -123,10 +148,15 @@ def correct(
 
 
 def accept(services: Services, card: str, actor: str, *, expected_version: int | None = None) -> Verified:
-    """Confirm a card as it is and mark it verified."""
-    current = _card(services, card)
-    _check_kind(services, current.kind)
-    return _verify(services, current, {}, {"kind": ExtractedField(current.kind, 1.0)}, actor, expected_version)
+    """Confirm a card as it is and mark it verified (the version read, or ``expected_version``)."""
+
+    def apply(version: int | None) -> Verified:
+        current = _card(services, card)
+        _check_kind(services, current.kind)
+        pinned = current.version if version is None else version
+        return _verify(services, current, {}, {"kind": ExtractedField(current.kind, 1.0)}, actor, pinned)
+
+    return _pinned(apply, expected_version)
 
 
 def _card(services: Services, card: str) -> CardRow:

@@ -148,6 +148,10 @@ def test_accepting_a_card_marks_it_verified(make_api: MakeApi) -> None:
     api = make_api()
     number = _needing_review(api)
     with api.client("write") as system:
+        seen = _card(system, number).headers["ETag"]
+        system.patch(f"/api/v1/cards/{quote(number)}", json={"title": "Другой заголовок"}, headers={"If-Match": seen})
+        stale = system.post(f"/api/v1/cards/{quote(number)}/accept", headers={"If-Match": seen})
+        assert stale.status_code == 412, stale.text  # the version the clerk saw is not the card's any more
         answer = system.post(f"/api/v1/cards/{quote(number)}/accept")
         assert answer.status_code == 200, answer.text
         assert answer.json()["status"] == "verified" and answer.json()["review_reasons"] == []

@@ -105,8 +105,18 @@ def patch_card(
     "/cards/{id_or_number}/accept",
     response_model=Card,
     response_model_exclude_unset=True,
+    responses=problems(412),
     summary="Confirm a card as it is (marks it verified)",
 )
-def accept_card(id_or_number: CardId, services: ServicesDep, principal: Reviewer, response: Response) -> dict[str, Any]:
-    done = review.accept(services, id_or_number, principal.actor)
+def accept_card(
+    id_or_number: CardId,
+    services: ServicesDep,
+    principal: Reviewer,
+    response: Response,
+    if_match: Annotated[str | None, Header(max_length=100, description="the card's ETag: accept only that version")] = None,
+) -> dict[str, Any]:
+    """With If-Match, only the version the clerk saw is accepted (412 otherwise); without it, the
+    card as it is now."""
+    version = expected_version(if_match) if if_match is not None else None
+    done = review.accept(services, id_or_number, principal.actor, expected_version=version)
     return _card(services, done.card.id, response)
