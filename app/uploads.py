@@ -21,7 +21,6 @@ import logging
 import secrets
 import shutil
 import stat
-import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable
@@ -64,8 +63,6 @@ MAX_NAME_BYTES = 255
 #: Format characters a name may hold: the zero-width (non-)joiner of emoji sequences and of
 #: some scripts' spelling. Every other one (bidi overrides above all) is refused.
 JOINERS = frozenset("\u200c\u200d")
-#: Seconds an upload's spool may go unwritten before the recovery sweep takes its upload for dead.
-SPOOL_IDLE_S = 3600.0
 #: How far back a retry of a retry is followed to find the hot-folder file it began as.
 MAX_RETRY_CHAIN = 50
 
@@ -129,24 +126,6 @@ def receive_upload(
             enqueue(row.id)
     log.info("received %d uploaded files as batch %s (%s)", len(rows), batch_id, source)
     return UploadReceipt(batch_id, rows)
-
-
-def prune_spools(services: Services, idle_s: float = SPOOL_IDLE_S) -> int:
-    """Remove the spools of uploads whose process died while receiving them (``receive_upload``
-    removes its own in any other case); returns how many went. A spool is left while anything
-    in it was written in the last ``idle_s`` seconds: a slow upload is still arriving."""
-    root = services.work_dir / "uploads"
-    cutoff = time.time() - idle_s
-    removed = 0
-    for spool in root.iterdir() if root.is_dir() else ():
-        try:
-            newest = max([spool.stat().st_mtime, *(p.stat().st_mtime for p in spool.iterdir())])
-        except OSError:
-            continue  # being removed by its own request
-        if newest < cutoff:
-            shutil.rmtree(spool, ignore_errors=True)
-            removed += 1
-    return removed
 
 
 def upload_source(services: Services, profile: str | None) -> str:

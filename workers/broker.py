@@ -21,7 +21,7 @@ from dramatiq.middleware import CurrentMessage
 
 from ingest import reasons
 from ingest.errors import ConfigurationError, PermanentError, TransientError
-from app import pipeline, uploads
+from app import housekeeping, pipeline
 from app.services import Services
 
 log = logging.getLogger(__name__)
@@ -395,9 +395,10 @@ def recovery_sweep(dispatcher: Dispatcher, services: Services) -> None:
         pruned = pipeline.prune_locks(services)
         if pruned:
             log.info("recovery sweep removed %d old lock files", pruned)
-        spools = uploads.prune_spools(services)
-        if spools:
-            log.info("recovery sweep removed %d spools of uploads cut off by a crash", spools)
+        left = {what: count for what, count in housekeeping.prune_leftovers(services).items() if count}
+        if left:
+            log.info("recovery sweep removed what crashed processes left: %s",
+                     ", ".join(f"{count} {what}" for what, count in left.items()))  # fmt: skip
     except TransientError as e:
         log.warning("recovery sweep skipped: %s", e)
     except Exception as e:  # the broker's client raised (connection lost)

@@ -303,7 +303,7 @@ def test_the_settings_choose_the_scripted_engine_and_its_script(tmp_path: Path) 
 
 def test_the_sweep_removes_the_spools_of_uploads_cut_off_by_a_crash(make_rig: MakeRig) -> None:
     """A kill -9 while an upload streamed in left its spool in work/uploads for good."""
-    from app import uploads
+    from app import housekeeping
 
     rig = make_rig({})
     root = rig.services.work_dir / "uploads"
@@ -315,8 +315,19 @@ def test_the_sweep_removes_the_spools_of_uploads_cut_off_by_a_crash(make_rig: Ma
             (spool / f"{i:05d}").write_bytes(b"x")
             os.utime(spool / f"{i:05d}", (stamp, stamp))
         os.utime(spool, (hour_ago, hour_ago))
-    assert uploads.prune_spools(rig.services) == 1
+    old = time.time() - 2 * 24 * 3600
+    scratch = rig.services.work_dir / "in-1"  # a group's scratch folder, its process killed
+    (scratch / "pages").mkdir(parents=True)
+    part = rig.services.settings.blob_dir / ".tmp" / "put-x.part"  # a blob being written
+    part.parent.mkdir(parents=True, exist_ok=True)
+    part.write_bytes(b"half")
+    for path in (scratch / "pages", scratch, part):
+        os.utime(path, (old, old))
+    (rig.services.work_dir / "areas").mkdir(exist_ok=True)
+    os.utime(rig.services.work_dir / "areas", (old, old))  # work, not a leftover
+    assert housekeeping.prune_leftovers(rig.services) == {"upload spools": 1, "scratch folders": 1, "partial blobs": 1}
     assert sorted(p.name for p in root.iterdir()) == ["arriving"]
+    assert not scratch.exists() and not part.exists() and (rig.services.work_dir / "areas").is_dir()
 
 
 def test_the_sweep_removes_old_unheld_lock_files_and_keeps_held_and_recent_ones(make_rig: MakeRig) -> None:
