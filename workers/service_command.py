@@ -33,6 +33,7 @@ from workers.api.server import ApiServer, bind
 from workers.broker import Dispatcher, declare_actors, make_broker, recovery_sweep, stop_worker
 from workers.exitcodes import ExitCode
 from workers.signals import stop_on_signals
+from workers.status_command import heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +90,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     sender_thread = start_sender(services, stop, app_metrics(app))
     log.info("watching %s; data in %s; %d worker threads",
              ", ".join(str(p.path) for p in profiles), settings.data_dir, settings.worker_threads)  # fmt: skip
+    beat = heartbeat(settings, "run", ["process"])  # `kartoteka status` lists it (and --this-host finds it)
     try:
         while not stop.wait(settings.sweep_seconds):
             recovery_sweep(dispatcher, services)
     finally:
+        beat.stop()
         stop.set()
         api.stop()
         watch_thread.join(timeout=15)

@@ -252,3 +252,20 @@ def test_a_stop_signal_to_the_process_group_mid_recognition_leaves_the_file_to_t
     assert row["outcome"] == "archived" and len(card["pages"]) == 12
     assert all(p["text"].strip() for p in card["pages"]), "a page lost its text to the stop"
     assert "crashed" not in (service.root / "service.log").read_text(encoding="utf-8", errors="replace")
+
+
+def test_status_sees_the_embedded_service(service: Service, tmp_path: Path) -> None:
+    """`kartoteka status` said «processes seen in the last 60 s: 0» while `kartoteka run` ran, and
+    `status --this-host` (a container's health check) failed."""
+    import subprocess
+
+    from tests.processes import EXE
+
+    service.use_script({"memo": "a memo"})
+    service.start()
+    _drop(S.write_png(tmp_path / "memo.png", "memo"), service.inbox, "memo.png")
+    service.wait_for(lambda: _final(service, 1), 120, "the service up and working")
+    health = subprocess.run([str(EXE), "status", "--this-host"], env=service.env(), capture_output=True, text=True, timeout=60, check=False)
+    assert health.returncode == 0, health.stdout + health.stderr
+    status = service.cli("status")
+    assert [p["role"] for p in status["processes"]] == ["run"], status
