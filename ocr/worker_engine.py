@@ -16,8 +16,10 @@ at the next start), never with UnreadablePage.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
+import multiprocessing.util  # registers its exit handler first: ours (below) runs before it
 import signal
 import threading
 from dataclasses import dataclass
@@ -94,6 +96,9 @@ class WorkerEngine:
         self._lock = threading.Lock()
         # spawn: forking a process that runs threads can copy a held lock into the child.
         self._ctx = multiprocessing.get_context("spawn")
+        # At exit multiprocessing stops daemon children with SIGTERM and waits for them; ours
+        # ignore it (see _serve), so a process that never called close() would wait for ever.
+        atexit.register(self.close)
 
     def version(self) -> str:
         return self._local.version()
