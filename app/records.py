@@ -140,8 +140,14 @@ def ledger_entry(row: InputFileRow) -> dict[str, object]:
     }
 
 
-def batch_json(batch: BatchSummary) -> dict[str, object]:
-    return {
+def batch_cards(services: Services, batch_id: str) -> list[dict[str, str]]:
+    """The cards registered from a batch (every document of a file split by separator sheets)."""
+    return [{"card": i, "registration_number": n} for i, n in services.catalog.batch_cards(batch_id)]
+
+
+def batch_json(batch: BatchSummary, cards: list[dict[str, str]] | None = None) -> dict[str, object]:
+    """A batch as JSON; with ``cards``, the cards registered from it too (one batch's page)."""
+    found: dict[str, object] = {
         "batch": batch.id,
         "hotfolder": batch.hotfolder,
         "name": batch.name,
@@ -150,3 +156,6 @@ def batch_json(batch: BatchSummary) -> dict[str, object]:
         "counts": dict(batch.counts),
         "total": batch.total,
     }
+    if cards is not None:
+        found["cards"] = cards
+    return found

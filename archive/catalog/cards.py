@@ -60,6 +60,8 @@ class CardStore(Protocol):
 
     def card_ids(self) -> set[str]: ...
 
+    def batch_cards(self, batch_id: str) -> list[tuple[str, str]]: ...
+
     def count_registered(self, since: datetime) -> tuple[int, int]: ...
 
     def iter_cards(self, batch_size: int = 200) -> Iterator[CardView]: ...
@@ -192,6 +194,15 @@ class SqlCards(CatalogBase):
         """The id of every card, read at once (one column: a million ids is some 50 MB)."""
         with self._read() as conn:
             return {str(i) for i in conn.execute(select(cards.c.id)).scalars()}
+
+    def batch_cards(self, batch_id: str) -> list[tuple[str, str]]:
+        """The (id, registration number) of every card registered from the batch, in number
+        order: in a separator-sheet profile one file holds several documents, and its ledger
+        entry names only the first card."""
+        query = select(cards.c.id, cards.c.registration_number).where(cards.c.batch_id == batch_id)
+        with self._read() as conn:
+            rows = conn.execute(query.order_by(cards.c.registration_number)).all()
+        return [(str(i), str(n)) for i, n in rows]
 
     def count_registered(self, since: datetime) -> tuple[int, int]:
         """How many cards were registered at or after ``since``, and how many pages they have

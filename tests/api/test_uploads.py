@@ -58,7 +58,11 @@ def test_an_upload_becomes_cards_found_by_search_and_downloaded(make_api: MakeAp
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
         original = client.get(f"/api/v1/cards/{hit['card']}/original")
         assert original.content == (tmp_path / "act.png").read_bytes()
-        assert client.get(f"/api/v1/batches/{receipt['batch']}").json()["counts"]["archived"] == 2
+        batch = client.get(f"/api/v1/batches/{receipt['batch']}").json()
+        assert batch["counts"]["archived"] == 2
+        # every card registered from the upload (a file split by separator sheets gives several)
+        assert {c["card"] for c in batch["cards"]} == {f["card"] for f in done}
+        assert "cards" not in client.get("/api/v1/batches").json()["batches"][0]  # one batch's page only
 
 
 def test_an_upload_over_the_limit_is_a_413_and_stores_nothing(make_api: MakeApi, tmp_path: Path) -> None:

@@ -235,6 +235,11 @@ class UploadReceipt(BaseModel):
     files: list[LedgerEntry]
 
 
+class BatchCard(BaseModel):
+    card: str
+    registration_number: str
+
+
 class Batch(Open):
     batch: str
     hotfolder: str
@@ -243,6 +248,9 @@ class Batch(Open):
     closed_at: DateTime | None
     counts: dict[str, int]
     total: int
+    #: one batch's page only: every card registered from it (a file split by separator sheets
+    #: is one ledger entry and several cards)
+    cards: list[BatchCard] | None = None
 
 
 class BatchPage(BaseModel):

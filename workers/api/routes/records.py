@@ -45,4 +45,4 @@ def get_batches(
 
 @router.get("/batches/{batch_id}", response_model=Batch, response_model_exclude_unset=True, summary="One batch")
 def get_batch(batch_id: BatchId, services: ServicesDep, _: Reader) -> dict[str, Any]:
-    return records.batch_json(records.get_batch(services, batch_id))
+    return records.batch_json(records.get_batch(services, batch_id), cards=records.batch_cards(services, batch_id))
