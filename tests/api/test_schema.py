@@ -36,7 +36,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404",
 
 [[operations]]
 include-name = "POST /api/v1/cards/{{id_or_number}}/accept"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422", "429"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "412", "422", "429"]
 
 [[operations]]
 include-name = "POST /api/v1/inputs/{{input_id}}/retry"
