@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
-from app.settings import Settings
-from ingest.errors import TransientError
+from app.settings import Settings, make_folder, setting_name
+from ingest.errors import ConfigurationError, TransientError
 from ingest.profile import HotFolderProfile
 from search.service import open_index
 
@@ -56,8 +56,12 @@ def open_catalog(settings: Settings, *, migrate: bool = True) -> Catalog:
     from archive.catalog import Catalog
     from archive.db import current_revision, head_revision, make_engine, upgrade
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    db = make_engine(settings.catalog_url)
+    make_folder(settings.data_dir, "data_dir")
+    _check_sqlite_folder(settings.catalog_url)
+    try:
+        db = make_engine(settings.catalog_url)
+    except ConfigurationError as e:  # a driver not installed, a port that is no number
+        raise ConfigurationError(f"setting {setting_name('database_url')}: {e}") from e
     # Only a catalog behind the code is migrated (upgrading takes the write lock, and a
     # `kartoteka ledger` run beside a busy service must not wait for it), and one process at a
     # time: two processes migrating a new SQLite catalog at once made one fail at once with
@@ -67,6 +71,19 @@ def open_catalog(settings: Settings, *, migrate: bool = True) -> Catalog:
             if current_revision(db) != head_revision():
                 upgrade(db)
     return Catalog(db, tz=ZoneInfo(settings.timezone))
+
+
+def _check_sqlite_folder(url: str) -> None:
+    """A SQLite catalog's folder must be there: without it SQLite says only «unable to open
+    database file», which read as a busy database (try again) when the setting is what is wrong."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    folder = Path(parsed.database).parent
+    if not folder.is_dir():
+        raise ConfigurationError(f"setting {setting_name('database_url')}: no folder {folder} for the SQLite catalog")
 
 
 @dataclass
@@ -111,9 +128,14 @@ class Services:
         found.refresh()
         return found
 
+    @property
+    def data_dir(self) -> Path:
+        """The data directory, made on first use (ConfigurationError when it cannot be)."""
+        return self._part("data_dir", lambda: make_folder(self.settings.data_dir, "data_dir"))
+
     def open_index(self) -> SearchIndex:
         """A new connection to the search index (the caller closes it)."""
-        return open_index(self.settings.search_url, self.settings.data_dir)
+        return open_index(self.settings.search_url, self.data_dir)
 
     @property
     def tz(self) -> ZoneInfo:

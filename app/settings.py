@@ -13,16 +13,21 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ingest.errors import ConfigurationError
+from ingest.errors import ConfigurationError, DiskFull, is_disk_full
 from ingest.profile import HotFolderProfile
 from classify.config import ClassifyConfig
 from ocr.config import OcrConfig
 
 PREFIX = "KARTOTEKA_"
 SECTIONS = {"ocr": OcrConfig, "classify": ClassifyConfig}
+#: The catalog runs on these databases only (archive/db.py); the driver part is free.
+DATABASE_URL = re.compile(r"(sqlite|postgresql)(\+\w+)?://", re.IGNORECASE)
+#: The brokers workers/broker.py can make.
+BROKER_SCHEMES = ("redis://", "rediss://", "unix://", "amqp://", "amqps://")
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -71,6 +76,37 @@ class Settings(BaseModel):
     #: all but one (the catalog hands out due deliveries without a lease).
     webhooks_sender: bool = True
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (KeyError, ValueError, OSError) as e:  # unknown, malformed, or a folder («Asia»)
+            raise ValueError("no such time zone: use an IANA name such as Asia/Almaty or UTC") from e
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _catalog_database(cls, value: str | None) -> str | None:
+        if value is not None and not DATABASE_URL.match(value):
+            raise ValueError("the catalog needs sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE")
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(BROKER_SCHEMES):
+            raise ValueError("use redis://… or amqp://…, or leave it empty for the in-process broker")
+        return value
+
+    @field_validator("data_dir", "inbox")
+    @classmethod
+    def _a_folder_if_there(cls, value: Path | None) -> Path | None:
+        # A folder that does not exist yet is made on first use (make_folder); a file is a mistake.
+        if value is not None and value.exists() and not value.is_dir():
+            raise ValueError("a file is there, not a folder")
+        return value
+
     @property
     def catalog_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'catalog.sqlite3'}"
@@ -113,8 +149,32 @@ def load_settings(environ: Mapping[str, str], file: Path | None = None) -> Setti
         return Settings.model_validate(values)
     except ValidationError as e:
         first = e.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigurationError(f"setting {where!r}: {first['msg']} (got {_shown_value(first.get('input'))})") from e
+        message = first["msg"].removeprefix("Value error, ")  # pydantic's prefix for our validators' words
+        raise ConfigurationError(
+            f"setting {setting_name(*first['loc'])}: {message} (got {_shown_value(first.get('input'))})"
+        ) from e
+
+
+def setting_name(*loc: str | int) -> str:
+    """A setting as messages name it: ``'ocr.dpi' (KARTOTEKA_OCR_DPI)``, the variable left out
+    where none sets it (a ``[[hotfolders]]`` entry)."""
+    where = ".".join(str(p) for p in loc)
+    if len(loc) == 1 or (len(loc) == 2 and loc[0] in SECTIONS):
+        return f"{where!r} ({PREFIX}{'_'.join(str(p) for p in loc).upper()})"
+    return repr(where)
+
+
+def make_folder(path: Path, setting: str) -> Path:
+    """Create ``path`` (a folder a setting names) if it is missing; ConfigurationError naming the
+    setting when it cannot be made (a file on the way, no permission, a read-only filesystem),
+    DiskFull when there is no room."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        if is_disk_full(e):
+            raise DiskFull(path) from e
+        raise ConfigurationError(f"setting {setting_name(setting)}: cannot create the folder {path}: {e.strerror or e}") from e
+    return path
 
 
 def _shown_value(value: Any) -> str:

@@ -23,11 +23,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from archive.errors import CatalogFull, CatalogNotMigrated, CatalogUnavailable
-from ingest.errors import PipelineError
+from ingest.errors import ConfigurationError, PipelineError
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -56,7 +56,23 @@ def make_engine(url: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS, **kwargs: A
 
     ``busy_timeout_ms`` is how long a SQLite connection waits for another process's write
     lock before giving up with ``CatalogUnavailable``. Other keywords go to ``create_engine``.
+    ConfigurationError for a URL that cannot be used: malformed, or a driver not installed.
     """
+    try:
+        return _make_engine(url, busy_timeout_ms, **kwargs)
+    except (ArgumentError, ImportError, ValueError) as e:  # ArgumentError: also an unknown dialect or driver
+        shown = url
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError):
+            shown = "(unreadable URL)"
+        detail = f"driver {e.name!r} is not installed" if isinstance(e, ImportError) else " ".join(str(e).split())
+        raise ConfigurationError(
+            f"catalog database {shown}: {detail}; use sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+        ) from e
+
+
+def _make_engine(url: str, busy_timeout_ms: int, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     kwargs.setdefault("json_serializer", _json_dumps)
     if parsed.get_backend_name() != "sqlite":

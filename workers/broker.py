@@ -23,6 +23,7 @@ from ingest import reasons
 from ingest.errors import ConfigurationError, PermanentError, TransientError
 from app import housekeeping, pipeline
 from app.services import Services
+from app.settings import BROKER_SCHEMES
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,7 @@ def check_broker(url: str | None, timeout: float = 2.0) -> None:
     """Raise TransientError unless the broker the URL names answers (in-process always does)."""
     if not url:
         return
-    if not url.startswith(("amqp://", "amqps://", "redis://", "rediss://", "unix://")):
+    if not url.startswith(BROKER_SCHEMES):
         # A setting to fix (exit 3), not a broker to wait for (exit 4: a supervisor would restart forever).
         raise ConfigurationError(f"broker URL {_shown(url)}: use redis://, amqp:// or leave it empty for in-process")
     try:

@@ -21,7 +21,7 @@ import dramatiq
 from app import pipeline
 from app.indexing import feed_of
 from app.services import Services
-from app.settings import Settings
+from app.settings import Settings, make_folder
 from ocr import run as ocr_run
 from ingest.errors import ConfigurationError
 from ingest.hotfolder import Candidate, HotFolderWatcher
@@ -49,9 +49,10 @@ def hot_folders(settings: Settings) -> list[HotFolderProfile]:
     if not profiles:
         raise ConfigurationError("no hot folder: set KARTOTEKA_INBOX or add [[hotfolders]] to the settings file")
     for profile in profiles:
-        profile.path.mkdir(parents=True, exist_ok=True)
+        setting = "inbox" if profile.path == settings.inbox else "hotfolders"
+        make_folder(profile.path, setting)
         if profile.quarantine:
-            profile.quarantine.mkdir(parents=True, exist_ok=True)
+            make_folder(profile.quarantine, setting)
     return profiles
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ConfigurationError
-from app.settings import load_settings
+from app.settings import load_settings, make_folder
 
 
 def test_environment_sets_top_level_and_section_values(tmp_path: Path) -> None:
@@ -60,3 +60,42 @@ def test_a_mistyped_setting_is_named_without_the_password_in_its_value() -> None
 def test_missing_settings_file_is_a_configuration_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="does not exist"):
         load_settings({}, file=tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"KARTOTEKA_TIMEZONE": "Mars/Olympus"}, "KARTOTEKA_TIMEZONE"),
+        ({"KARTOTEKA_TIMEZONE": "Asia"}, "KARTOTEKA_TIMEZONE"),  # a folder of zones, not a zone
+        ({"KARTOTEKA_DATABASE_URL": "foo://bar"}, "KARTOTEKA_DATABASE_URL"),
+        ({"KARTOTEKA_BROKER_URL": "foo://x"}, "KARTOTEKA_BROKER_URL"),
+    ],
+)
+def test_a_value_the_service_cannot_use_is_refused_when_the_settings_are_read(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env)
+    assert named in str(caught.value) and "Value error" not in str(caught.value)
+
+
+def test_the_accepted_forms_of_zones_and_urls_load() -> None:
+    s = load_settings({"KARTOTEKA_TIMEZONE": "Asia/Almaty", "KARTOTEKA_DATABASE_URL": "postgresql+psycopg://u:p@h/db",
+                       "KARTOTEKA_BROKER_URL": "amqp://u:p@h:5672/%2F"})  # fmt: skip
+    assert s.timezone == "Asia/Almaty" and s.catalog_url.startswith("postgresql+psycopg://")
+    assert load_settings({"KARTOTEKA_DATABASE_URL": "sqlite:////srv/k/catalog.db"}).database_url == "sqlite:////srv/k/catalog.db"
+
+
+def test_a_data_directory_or_inbox_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    a_file = tmp_path / "passwd"
+    a_file.write_text("x")
+    for name in ("KARTOTEKA_DATA_DIR", "KARTOTEKA_INBOX"):
+        with pytest.raises(ConfigurationError, match=f"{name}.*a file is there, not a folder"):
+            load_settings({"KARTOTEKA_DATA_DIR": str(tmp_path), name: str(a_file)})
+    assert load_settings({"KARTOTEKA_DATA_DIR": str(tmp_path / "not-yet")}).data_dir == tmp_path / "not-yet"
+
+
+def test_a_folder_that_cannot_be_made_is_a_configuration_error_naming_the_setting(tmp_path: Path) -> None:
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(ConfigurationError, match=r"'data_dir' \(KARTOTEKA_DATA_DIR\): cannot create the folder .*file/sub"):
+        make_folder(a_file / "sub", "data_dir")
+    assert make_folder(tmp_path / "a" / "b", "data_dir").is_dir()

@@ -65,3 +65,28 @@ def test_an_option_out_of_range_is_a_usage_error(kartoteka, argv: list[str]) -> 
     assert "Traceback" not in proc.stderr and "codec" not in proc.stderr
     *_, last = [ln for ln in proc.stderr.splitlines() if ln.strip()]  # argparse: usage, then the error
     assert last.startswith("kartoteka") and ("error: argument" in last or "cursor" in last), last
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "command"),
+    [
+        ("KARTOTEKA_TIMEZONE", "Mars/Olympus", ["ledger"]),
+        ("KARTOTEKA_DATABASE_URL", "foo://bar", ["ledger"]),
+        ("KARTOTEKA_DATABASE_URL", "postgresql+nosuchdriver://u:secret@127.0.0.1/db", ["ledger"]),
+        ("KARTOTEKA_DATABASE_URL", "sqlite:///{tmp}/missing/catalog.db", ["ledger"]),
+        ("KARTOTEKA_DATA_DIR", "{tmp}/a-file", ["ledger"]),
+        ("KARTOTEKA_DATA_DIR", "{tmp}/a-file/data", ["ledger"]),
+        ("KARTOTEKA_DATA_DIR", "{tmp}/a-file/data", ["search", "договор"]),
+        ("KARTOTEKA_INBOX", "{tmp}/a-file/inbox", ["run"]),
+        ("KARTOTEKA_BROKER_URL", "foo://x", ["status"]),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else v,
+)
+def test_a_setting_that_cannot_work_is_one_line_naming_it_and_exit_3(kartoteka, tmp_path: Path, setting: str, value: str, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Exit 3 («fix the settings»), not a traceback or 4 («try again», which would never help)."""
+    (tmp_path / "a-file").write_text("not a folder")
+    proc = kartoteka(*command, env={setting: value.format(tmp=tmp_path)}, timeout=60)
+    assert proc.returncode == 3, (proc.returncode, proc.stderr)
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("kartoteka: setting ") and setting in line, line
+    assert "secret" not in line and not (tmp_path / "missing").exists()

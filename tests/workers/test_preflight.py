@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from app.settings import Settings
+from app.settings import Settings, load_settings
 from ingest.errors import ConfigurationError, TransientError
 from workers import cli
 from workers.exitcodes import ExitCode, exit_code_for
-from workers.preflight import check_distributed, check_elastic, check_reachable, redact
+from workers.preflight import check_broker_url, check_distributed, check_elastic, check_reachable, redact
 
 CLOSED = "127.0.0.1:9"  # the discard port: nothing listens on it here
 
@@ -107,9 +107,12 @@ def test_a_list_of_rabbitmq_nodes_is_reachable_through_any_node(tmp_path: Path, 
 
 
 def test_a_broker_url_of_another_scheme_is_a_setting_to_fix(tmp_path: Path) -> None:
-    """Exit 3, not 4: «unreachable, try again» had a supervisor restart it forever."""
+    """Exit 3, not 4: «unreachable, try again» had a supervisor restart it forever. The settings
+    refuse it when read (every command, `status` too); the check refuses it on its own as well."""
+    with pytest.raises(ConfigurationError, match=r"KARTOTEKA_BROKER_URL\): use redis://… or amqp://…"):
+        load_settings({"KARTOTEKA_DATA_DIR": str(tmp_path), "KARTOTEKA_BROKER_URL": "kafka://x"})
     with pytest.raises(ConfigurationError, match=r"broker URL kafka://x: use redis://, amqp://"):
-        check_reachable(settings(tmp_path, broker_url="kafka://x", search_url=elastic_url()))
+        check_broker_url("kafka://x")
 
 
 def test_an_unreachable_rabbitmq_is_one_line_with_its_cause(tmp_path: Path, amqp_url: str, caplog: pytest.LogCaptureFixture) -> None:
