@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from dataclasses import asdict
 from datetime import datetime
@@ -14,7 +15,7 @@ from app.principals import ROLES, SCOPES
 from app.services import Services
 from app.settings import Settings
 from archive.errors import InvalidChange
-from workers.exitcodes import ExitCode
+from workers.exitcodes import ExitCode, UsageError
 from workers.output import print_json
 
 
@@ -86,12 +87,29 @@ def token_revoke(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.OK
 
 
+def _terminal() -> bool:
+    """Whether this process has a terminal to prompt at (getpass's own test: without one it
+    would read standard input with a warning that the password may be echoed)."""
+    try:
+        os.close(os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
+
+
 def _password(from_stdin: bool) -> str:
     """The password from one line of standard input, or typed twice at a prompt."""
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
+    if not _terminal():
+        raise UsageError("no terminal to type the password at: pipe it in with --password-stdin; nothing was changed")
+    try:
+        first = getpass.getpass("password: ")
+        again = getpass.getpass("again: ")
+    except EOFError:  # Ctrl-D at the prompt, or no terminal and nothing on standard input
+        print(file=sys.stderr)  # the prompt's line was left open
+        raise UsageError("no password given; nothing was changed (type it at the prompt, or pipe it in with --password-stdin)") from None
+    if again != first:
         raise InvalidChange("the two passwords differ; nothing was changed")
     return first
 

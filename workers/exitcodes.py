@@ -21,7 +21,16 @@ class ExitCode(enum.IntEnum):
     INTERRUPTED = 130
 
 
+class UsageError(PipelineError):
+    """The command line asks for what cannot be done as written (an option past its limit, no
+    password where one is needed): exit status 2, the message saying what to write instead."""
+
+    code = "usage"
+
+
 def exit_code_for(error: PipelineError) -> ExitCode:
+    if isinstance(error, UsageError):
+        return ExitCode.USAGE
     if isinstance(error, InvalidCursor):
         return ExitCode.USAGE  # a cursor only ever comes from the command line's --after
     if isinstance(error, ConfigurationError):

@@ -4,7 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import re
+import select
 import signal
 import socket
 import subprocess
@@ -77,6 +80,51 @@ def test_accounts_are_added_with_a_password_from_stdin(tmp_path: Path) -> None:
     assert _kartoteka(data, "user", "passwd", "anna", "--password-stdin", stdin="another long secret\n").returncode == 0
     taken = _kartoteka(data, "user", "add", "anna", "--role", "operator", "--password-stdin", stdin="a long enough secret\n")
     assert taken.returncode == 1
+
+
+def test_user_add_without_a_terminal_or_password_stdin_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    """It was an EOFError traceback (getpass read an empty standard input)."""
+    data = tmp_path / "data"
+    proc = subprocess.run([str(EXE), "user", "add", "anna", "--role", "clerk"], stdin=subprocess.DEVNULL,
+                          env=clean_env(data), capture_output=True, text=True, timeout=120, start_new_session=True)  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("kartoteka: no terminal") and "--password-stdin" in line
+    assert json.loads(_kartoteka(data, "user", "list", "--json").stdout)["users"] == []
+
+
+def _read_until(fd: int, text: bytes, timeout: float = 60) -> bytes:
+    """What the terminal showed until ``text`` (or the end)."""
+    seen, deadline = b"", time.monotonic() + timeout
+    while text not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the other end closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_ctrl_d_at_the_password_prompt_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    """On a real terminal (the child's controlling tty), Ctrl-D at «password: »."""
+    data = tmp_path / "data"
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        os.execve(str(EXE), [str(EXE), "user", "add", "anna", "--role", "clerk"], clean_env(data))
+    try:
+        assert b"password: " in _read_until(fd, b"password: ")
+        os.write(fd, b"\x04")  # Ctrl-D at the start of a line: end of input
+        shown = _read_until(fd, b"\x00never")
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 2, shown
+    assert b"Traceback" not in shown and b"kartoteka: no password given; nothing was changed" in shown
+    assert json.loads(_kartoteka(data, "user", "list", "--json").stdout)["users"] == []
 
 
 def test_serve_answers_until_sigterm_then_exits_cleanly(tmp_path: Path) -> None:
