@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+#: Tesseract language names (``rus``, ``chi_sim``, ``script/Cyrillic``) joined by "+".
+_LANGUAGE_LIST = re.compile(r"[\w/.-]+(\+[\w/.-]+)*")
+
+
+def check_language_list(value: str) -> str:
+    """``value`` if it is a language list; ValueError otherwise («rus+» asked Tesseract for a
+    language with no name, and the advice was to install «tesseract-ocr-»)."""
+    if not _LANGUAGE_LIST.fullmatch(value):
+        raise ValueError(f"bad language list {value!r}: Tesseract languages joined by '+', such as rus+eng or kaz+rus+eng")
+    return value
 
 #: How the pages of one file are split into documents: one document per file, or at separator
 #: sheets (a blank page, or a page carrying a QR code / barcode).
@@ -39,6 +51,11 @@ class HotFolderProfile(BaseModel):
     marker: str | None = None
     #: A full rescan of the folder runs this often, so a missed notification never strands a file.
     rescan_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("languages")
+    @classmethod
+    def _language_list(cls, value: str) -> str:
+        return check_language_list(value)
 
     @field_validator("separator_value", "marker")
     @classmethod

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ingest.profile import check_language_list
 
 
 class OcrConfig(BaseModel):
@@ -90,3 +92,8 @@ class OcrConfig(BaseModel):
     script_file: Path | None = None
     #: Path of the tesseract program.
     tesseract_cmd: str = "tesseract"
+
+    @field_validator("languages")
+    @classmethod
+    def _language_list(cls, value: str) -> str:
+        return check_language_list(value)

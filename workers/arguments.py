@@ -23,4 +23,5 @@ def int_in(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-PORT = int_in(1, 65535)
+#: A port to listen on; 0 is any free one (the port got is logged), as KARTOTEKA_HTTP_PORT=0.
+PORT = int_in(0, 65535)

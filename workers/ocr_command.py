@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError as e:
         first = e.errors()[0]
         option = "--" + str(first["loc"][0]).replace("_", "-").replace("languages", "lang")
-        print(f"kartoteka: {option}: {first['msg']}", file=sys.stderr)
+        print(f"kartoteka: {option}: {first['msg'].removeprefix('Value error, ')}", file=sys.stderr)
         return ExitCode.USAGE
     try:
         targets = _pdf_targets(args.files, args.pdf)

@@ -11,9 +11,10 @@ from datetime import date
 from app.searching import MAX_PER_PAGE, SearchParams, reindex as run_reindex, search as run_search
 from app.services import Services
 from app.settings import Settings
+from search.backend import MAX_WINDOW
 from search.service import SearchResponse
 from workers.arguments import int_in
-from workers.exitcodes import ExitCode
+from workers.exitcodes import ExitCode, UsageError
 from workers.output import print_json
 
 
@@ -45,6 +46,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def search(args: argparse.Namespace, settings: Settings) -> int:
+    if args.page * args.per_page > MAX_WINDOW:  # the index pages through its first hits only
+        raise UsageError(
+            f"--page {args.page}: only the first {MAX_WINDOW} hits can be paged through (page "
+            f"{MAX_WINDOW // args.per_page} is the last at --per-page {args.per_page}); narrow the query with filters"
+        )
     params = SearchParams(
         query=" ".join(args.query),
         kind=args.kind,

@@ -44,7 +44,8 @@ RESTART_DELAY_S = 1.0
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("worker", help="distributed mode: recognise and register what the broker's queues hold")
-    p.add_argument("--queues", default=f"{OCR_QUEUE},{ARCHIVE_QUEUE}", help="comma-separated queues (default: ocr,archive)")
+    p.add_argument("--queues", type=_queues, default=f"{OCR_QUEUE},{ARCHIVE_QUEUE}",
+                   help="comma-separated queues (default: ocr,archive)")  # fmt: skip
     p.add_argument("--processes", type=int_in(1, 64), default=1, metavar="N", help="worker processes (default 1)")
     p.add_argument("--threads", type=int_in(1, 64), default=None, metavar="N", help="messages at once per process")
     p.add_argument("--metrics-port", type=PORT, default=None, metavar="P", help="serve Prometheus metrics on this port")
@@ -52,15 +53,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _queues(text: str) -> set[str]:
+    """The queues of ``--queues``: an argparse type, so a wrong name is a usage error (exit 2)."""
     queues = {q.strip() for q in text.split(",") if q.strip()}
     unknown = queues - set(QUEUES)
     if not queues or unknown:
-        raise ConfigurationError(f"--queues {text!r}: use some of {', '.join(QUEUES)}")
+        raise argparse.ArgumentTypeError(f"{text!r}: use some of {', '.join(QUEUES)}")
     return queues
 
 
+_queues.__name__ = "queue list"  # argparse names the type in its message
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    queues = _queues(args.queues)
+    queues: set[str] = args.queues
     if args.processes < 1 or (args.threads is not None and args.threads < 1):
         raise ConfigurationError("--processes and --threads must be at least 1")
     check_distributed_settings(settings, "worker")

@@ -149,6 +149,22 @@ def test_serve_answers_until_sigterm_then_exits_cleanly(tmp_path: Path) -> None:
     assert "200" in request["message"] and "token:reader" in request["message"]
 
 
+def test_serve_port_0_is_any_free_port_as_the_setting_0_is(tmp_path: Path, busy_port: int) -> None:
+    """«--port 0» was refused (exit 2) although KARTOTEKA_HTTP_PORT=0 is documented as any free port."""
+    log_path = tmp_path / "serve.log"
+    with log_path.open("w") as log:
+        proc = _start(tmp_path / "data", log, "serve", "--port", "0", KARTOTEKA_HTTP_PORT=str(busy_port))
+        try:
+            url = _wait_for_url(proc, log_path)
+            assert not url.endswith(f":{busy_port}") and httpx.get(url + "/health").json() == {"status": "ok"}
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
 def test_serve_on_a_port_in_use_is_one_line_and_status_3(tmp_path: Path, busy_port: int) -> None:
     done = _kartoteka(tmp_path / "data", "serve", KARTOTEKA_HTTP_PORT=str(busy_port))
     assert done.returncode == 3

@@ -42,6 +42,7 @@ def test_default_data_dir_follows_xdg() -> None:
     [
         ({"KARTOTEKA_OCR_DPI": "lots"}, "ocr.dpi"),
         ({"KARTOTEKA_OCR_DPI": "10"}, "ocr.dpi"),
+        ({"KARTOTEKA_OCR_LANGUAGES": "rus+"}, "ocr.languages.*bad language list"),
         ({"KARTOTEKA_NO_SUCH_THING": "1"}, "no_such_thing"),
     ],
 )

@@ -55,6 +55,7 @@ def test_missing_paths_broken_links_and_names_not_utf8_are_refused_and_the_rest_
         ["review", "list", "--limit", "0"],
         ["serve", "--port", "70000"],
         ["worker", "--processes", "0"],
+        ["worker", "--queues", "ocr,foo"],  # was exit 3, as if a setting were wrong
     ],
     ids=lambda a: " ".join(a),
 )
@@ -90,3 +91,22 @@ def test_a_setting_that_cannot_work_is_one_line_naming_it_and_exit_3(kartoteka, 
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("kartoteka: setting ") and setting in line, line
     assert "secret" not in line and not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["search", "договор", "--page", "2000"], "--page 2000: only the first 10000 hits"),
+        (["search", "договор", "--page", "101", "--per-page", "100"], "page 100 is the last at --per-page 100"),
+        (["ocr", "{tmp}/none.png", "--lang", "rus+"], "--lang: bad language list 'rus+'"),
+    ],
+    ids=lambda a: " ".join(a) if isinstance(a, list) else None,
+)
+def test_a_request_past_what_the_options_allow_is_a_usage_error_in_one_line(kartoteka, tmp_path: Path, argv: list[str], says: str) -> None:  # type: ignore[no-untyped-def]
+    """Exit 2 (was 1 for the page, as if an input were bad; 3 for «rus+», with the advice to
+    «apt-get install tesseract-ocr-»), before any work."""
+    proc = kartoteka(*[a.format(tmp=tmp_path) for a in argv], timeout=60)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("kartoteka: ") and says in line, line
+    assert "apt-get" not in line and proc.stdout == ""
