@@ -120,3 +120,55 @@ def test_a_fifo_among_the_files_is_refused_and_the_others_read(kartoteka, tmp_pa
     (line,) = proc.stderr.strip().splitlines()
     assert line == f"kartoteka: {fifo}: is not a regular file (a FIFO, socket or device)"
     assert "PURCHASE" in json.loads(proc.stdout)["files"][1]["pages"][0]["text"]
+
+
+def test_several_files_write_one_pdf_each_into_an_existing_folder_named_after_them(kartoteka, tmp_path: Path) -> None:
+    order = P.text_pdf([P.TEXTS["eng"]], tmp_path / "order.pdf")
+    memo = P.text_pdf([P.TEXTS["rus"]], tmp_path / "memo.pdf")
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = kartoteka("ocr", str(order), str(memo), "--pdf", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["memo.pdf", "order.pdf"]
+    text = subprocess.run(["pdftotext", str(out / "memo.pdf"), "-"], capture_output=True, text=True, check=True).stdout
+    assert "ЗАПИСКА" in text
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ("missing folder", "no such folder"),  # was created, with its parents
+        ("one .pdf for two files", "2 files need a folder"),  # made a folder named one.pdf
+        ("same name in two folders", "would both be written there"),  # one PDF overwrote the other
+        ("over an input", "would overwrite an input"),
+    ],
+)
+def test_a_pdf_target_that_cannot_hold_what_is_asked_is_refused_before_recognising(kartoteka, tmp_path: Path, case: str, says: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = P.text_pdf([P.TEXTS["eng"]], tmp_path / "a" / "appeal.pdf")
+    second = P.text_pdf([P.TEXTS["rus"]], tmp_path / "b" / ("appeal.pdf" if case == "same name in two folders" else "memo.pdf"))
+    out = {"missing folder": tmp_path / "out" / "deeper", "one .pdf for two files": tmp_path / "one.pdf",
+           "same name in two folders": tmp_path, "over an input": tmp_path / "a"}[case]  # fmt: skip
+    before = sorted(tmp_path.rglob("*"))
+    proc = kartoteka("ocr", str(first), str(second), "--pdf", str(out))
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("kartoteka: ") and says in line, line
+    assert proc.stdout == "" and sorted(tmp_path.rglob("*")) == before  # nothing made, nothing overwritten
+
+
+def test_text_of_several_files_names_each_file_and_a_missing_one_is_no_such_file(kartoteka, tmp_path: Path) -> None:
+    """Two one-page files ran together with no name between them; a missing file «disappeared
+    before it could be read»."""
+    order = P.text_pdf([P.TEXTS["eng"]], tmp_path / "order.pdf")
+    memo = P.text_pdf([P.TEXTS["rus"]], tmp_path / "memo.pdf")
+    missing = tmp_path / "nosuch.png"
+    proc = kartoteka("ocr", str(order), str(missing), str(memo))
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"kartoteka: {missing}: no such file"
+    headers = [ln for ln in proc.stdout.splitlines() if ln.startswith("--- ")]
+    assert headers == [f"--- {order} page 1 ---", f"--- {memo} page 1 ---"]
+    assert proc.stdout.index("PURCHASE") < proc.stdout.index(f"--- {memo}") < proc.stdout.index("ЗАПИСКА")
+    single = kartoteka("ocr", str(order))
+    assert not single.stdout.startswith("--- ") and "PURCHASE" in single.stdout  # one page of one file: text only
