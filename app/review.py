@@ -20,6 +20,7 @@ from ingest.errors import PermanentError
 
 if TYPE_CHECKING:
     from classify.kinds import KindSet
+    from classify.classifier import Training
     from classify.learned import KindModel
 
 __all__ = [
@@ -190,9 +191,10 @@ def _tax_id(card: CardRow) -> str | None:
     return None
 
 
-def retrain(services: Services, *, force: bool = False) -> KindModel | None:
-    """Train the kind model from verified cards now, if due (or ``force``)."""
-    return services.classifier.retrain(services.catalog, force=force)
+def retrain(services: Services, *, force: bool = True) -> Training:
+    """Train the kind model from verified cards now (``force=False``: only if due); the model, or
+    why none was trained."""
+    return services.classifier.train_now(services.catalog, force=force)
 
 
 # -- the organisations directory ------------------------------------------------------------

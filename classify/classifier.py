@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Protocol
@@ -45,6 +46,15 @@ class TrainingSource(Protocol):
     def verified_examples(self) -> Iterable[tuple[str, str]]:
         """(kind, text of the card's pages) of every verified card."""
         ...
+
+
+@dataclass(frozen=True)
+class Training:
+    """What a retraining did: the model it trained, or why it trained none."""
+
+    model: KindModel | None
+    #: why no model was trained, in words for the person who asked (None when one was)
+    reason: str | None = None
 
 
 class Classifier:
@@ -89,16 +99,20 @@ class Classifier:
         return source.count_verified() - trained_on >= self.cfg.retrain_after
 
     def retrain(self, source: TrainingSource, *, force: bool = False) -> KindModel | None:
-        """Train and install a new model if due (or ``force``); None if nothing was trained.
+        """Train and install a new model if due (or ``force``); None if nothing was trained."""
+        return self.train_now(source, force=force).model
 
-        Another process training at the same moment wins: this one returns None and picks up
+    def train_now(self, source: TrainingSource, *, force: bool = False) -> Training:
+        """Train and install a new model if due (or ``force``): the model, or why there is none.
+
+        Another process training at the same moment wins: this one trains nothing and picks up
         that process's model at its next refresh.
         """
         try:
             with FileLock(str(self.store.lock_path), timeout=0):
                 self.refresh(force=True)  # another process may have just trained
                 if not force and not self.retrain_due(source):
-                    return None
+                    return Training(None, f"fewer than {self.cfg.retrain_after} cards verified since the last training")
                 count = source.count_verified()
                 labels: list[str] = []
                 texts: list[str] = []
@@ -109,14 +123,14 @@ class Classifier:
                     model = train(texts, labels, min_per_kind=self.cfg.min_per_kind, trained_on=count)
                 except NotEnoughExamples as e:
                     log.info("kind model not trained: %s", e)
-                    return None
+                    return Training(None, str(e))
                 self.store.save(model)
         except Timeout:
             log.info("another process is training the kind model")
-            return None
+            return Training(None, "another process is training the kind model now; its model is used once trained")
         self.install(model)
         log.info("kind model v%d trained on %d verified cards", model.version, model.examples)
-        return model
+        return Training(model)
 
     # -- classifying ---------------------------------------------------------------------
 

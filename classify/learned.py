@@ -53,7 +53,11 @@ def train(texts: Sequence[str], labels: Sequence[str], *, min_per_kind: int = 3,
     keep = trainable(labels, min_per_kind)
     pairs = [(prepare(t), k) for t, k in zip(texts, labels, strict=True) if k in keep]
     if len(keep) < 2:
-        raise NotEnoughExamples(f"{len(keep)} kinds have {min_per_kind} or more verified examples; need 2")
+        has = "has" if len(keep) == 1 else "have"
+        raise NotEnoughExamples(
+            f"the model needs 2 kinds with {min_per_kind} or more verified cards each, and {len(keep)} {has} "
+            "that many: verify more cards"
+        )
     # scikit-learn is imported only to train (and by unpickling a model): processes that never
     # see a model do not pay for it at start-up.
     from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]

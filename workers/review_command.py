@@ -6,7 +6,7 @@
     kartoteka review accept CARD                       confirm the card as it is
     kartoteka review kinds                             the configured kinds
     kartoteka review orgs [--proposed]                 the directory; org-add / org-accept / org-reject
-    kartoteka review retrain [--force]                 train the kind model now
+    kartoteka review retrain                           train the kind model now
 
 Every action is one call into app/review.py (what a correction does is said there); this module
 parses the options and prints the result. Running services pick a model retrained here up
@@ -68,7 +68,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = action("org-reject", org_reject, "remove a proposed (or any) directory entry")
     p.add_argument("org", metavar="ID_OR_KEY")
     p = action("retrain", retrain, "train the kind model from verified cards now")
-    p.add_argument("--force", action="store_true", help="even if fewer than retrain_after cards are new")
+    # It trains now whatever number of cards is new (services retrain by themselves every
+    # retrain_after verified cards); --force, which once asked for that, is still accepted.
+    p.add_argument("--force", action="store_true", help=argparse.SUPPRESS)
 
 
 def list_queue(args: argparse.Namespace, settings: Settings) -> int:
@@ -192,13 +194,15 @@ def org_reject(args: argparse.Namespace, settings: Settings) -> int:
 
 def retrain(args: argparse.Namespace, settings: Settings) -> int:
     services = Services(settings)
-    model = review.retrain(services, force=args.force)
+    done = review.retrain(services)
+    model = done.model
     data = {"version": model.version if model else None, "examples": model.examples if model else 0,
-            "kinds": list(model.kinds) if model else [], "verified": services.catalog.count_verified()}  # fmt: skip
+            "kinds": list(model.kinds) if model else [], "verified": services.catalog.count_verified(),
+            "reason": done.reason}  # fmt: skip
     if args.json:
         print_json(data)
     elif model is None:
-        print(f"no model trained ({data['verified']} verified cards; see `kartoteka review retrain --force`)")
+        print(f"no model trained: {done.reason} ({data['verified']} verified cards)")
     else:
         print(f"kind model v{model.version} trained on {model.examples} verified cards: {', '.join(model.kinds)}")
     return ExitCode.OK

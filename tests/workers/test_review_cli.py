@@ -127,6 +127,26 @@ def test_corrections_past_the_threshold_train_a_model_that_ingestion_uses(
     assert code == 0 and trained["version"] == 2 and trained["verified"] == 6
 
 
+def test_retrain_trains_now_or_says_why_not(data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """README: «`kartoteka review retrain` forces it». Without --force it trained nothing; with it
+    and too few examples it said «see `kartoteka review retrain --force`», the reason only with -v."""
+    monkeypatch.setenv("KARTOTEKA_CLASSIFY_RETRAIN_AFTER", "100")  # never due: only the command trains
+    svc = services()
+    for i in range(3):
+        assert main(["review", "accept", register(svc, ORDER.format(i=i), f"order-{i}.png")]) == 0
+    capsys.readouterr()
+    assert main(["review", "retrain"]) == 0
+    out = capsys.readouterr().out
+    assert out == ("no model trained: the model needs 2 kinds with 3 or more verified cards each, "
+                   "and 1 has that many: verify more cards (3 verified cards)\n")  # fmt: skip
+    for i in range(3):
+        assert main(["review", "accept", register(svc, MEMO.replace("45/12", str(i)), f"memo-{i}.png")]) == 0
+    capsys.readouterr()
+    code, trained = run(capsys, "retrain")
+    assert code == 0 and trained["version"] == 1 and trained["reason"] is None
+    assert sorted(trained["kinds"]) == ["order", "service_memo"] and trained["verified"] == 6
+
+
 def test_kinds_and_directory_commands(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, kinds = run(capsys, "kinds")
     assert code == 0 and "payment_invoice" in [k["id"] for k in kinds["kinds"]]
