@@ -6,6 +6,7 @@ index is behind, not wrong.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,9 +26,14 @@ class VerifyReport:
         return {"checked": self.checked, "index": self.index, "problems": self.problems}
 
 
-def verify(services: Services) -> VerifyReport:
+def verify(
+    services: Services, *, on_total: Callable[[int], None] = lambda n: None, progress: Callable[[int], None] = lambda n: None
+) -> VerifyReport:
+    """Check every card's blobs, the ledger and the search index; ``on_total(cards)`` first, then
+    ``progress(1)`` after each card's blobs are re-hashed (the long part)."""
     report = VerifyReport()
-    card_ids = _verify_blobs(services, report)
+    on_total(services.catalog.count_cards())
+    card_ids = _verify_blobs(services, report, progress)
     for row in services.catalog.ledger(outcome="archived"):
         # An input whose card was deleted keeps its outcome, with the deletion as its reason.
         if row.card_id is None and row.reason is None:
@@ -36,7 +42,7 @@ def verify(services: Services) -> VerifyReport:
     return report
 
 
-def _verify_blobs(services: Services, report: VerifyReport) -> set[str]:
+def _verify_blobs(services: Services, report: VerifyReport, progress: Callable[[int], None]) -> set[str]:
     """Every card's attachments exist and match their checksum; the ids of every card."""
     blobs = services.blobs
     card_ids: set[str] = set()
@@ -51,6 +57,7 @@ def _verify_blobs(services: Services, report: VerifyReport) -> set[str]:
                 report.problems.append(f"card {number}: {att.role} {att.name} is corrupt ({att.sha256})")
         if not any(a.role == "original" for a in view.attachments):
             report.problems.append(f"card {number}: no original attached")
+        progress(1)
     return card_ids
 
 

@@ -13,7 +13,7 @@ from app.verifying import verify as run_verify
 from archive.model import OUTCOMES
 from workers.arguments import int_in
 from workers.exitcodes import ExitCode
-from workers.output import print_json
+from workers.output import print_json, progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -71,11 +71,21 @@ def ledger(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def verify(args: argparse.Namespace, settings: Settings) -> int:
-    report = run_verify(Services(settings))
+    with progress("verify", "card", quiet=args.json) as bar:
+
+        def on_total(total: int) -> None:
+            bar.total = total
+            bar.refresh()
+
+        report = run_verify(Services(settings), on_total=on_total, progress=bar.update)
     if args.json:
         print_json(report.as_json())
     else:
         for p in report.problems:
             print(p)
-        print(f"{report.checked} blobs checked, {len(report.problems)} problems", file=sys.stderr)
+        print(f"{_count(report.checked, 'blob')} checked, {_count(len(report.problems), 'problem')}")
     return ExitCode.BAD_INPUT if report.problems else ExitCode.OK
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -16,6 +16,7 @@ from app.services import Services
 from app.settings import Settings
 from archive.model import EVENT_TOPICS
 from workers.exitcodes import ExitCode
+from workers.output import progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,18 +27,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def export(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
     out = sys.stdout
-    with tqdm(unit="change", desc="export", file=sys.stderr, disable=None) as bar:
+    count = 0  # not the bar's: without a terminal it is off and counts nothing
+    with progress("export", "change") as bar:
 
         def write(change: dict[str, Any]) -> None:
+            nonlocal count
             out.write(json.dumps(change, ensure_ascii=False, separators=(",", ":")))
             out.write("\n")
+            count += 1
             bar.update()
 
         cursor = export_changes(Services(settings), after=args.after, write=write, topics=args.topic)
-        count = bar.n
     out.flush()
-    print(f"{count} changes; continue with: kartoteka export --after {cursor}", file=sys.stderr)
+    print(f"{count} {'change' if count == 1 else 'changes'}; continue with: kartoteka export --after {cursor}", file=sys.stderr)
     return ExitCode.OK

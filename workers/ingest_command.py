@@ -10,8 +10,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from tqdm import tqdm
-
 from app.intake import IngestReport, ingest_paths, shown
 from app.records import ledger_entry
 from app.services import Services
@@ -19,7 +17,7 @@ from app.settings import Settings
 from archive.model import InputFileRow
 from ocr import run as ocr_run
 from workers.exitcodes import ExitCode
-from workers.output import print_json
+from workers.output import print_json, progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,7 +31,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     ocr_run.share_cores(ocr_run.workers(settings.ocr))
     services = Services(settings)
     try:
-        with tqdm(unit="file", desc="ingest", file=sys.stderr, disable=None) as bar:
+        with progress("ingest", "file", quiet=args.json) as bar:
 
             def on_total(total: int, done: int) -> None:
                 bar.total = total

@@ -20,6 +20,7 @@ from ocr.model import FileResult, PageResult
 from ocr.run import recognize_files, searchable_pdf, share_cores, workers
 from ocr.sources import count_pages
 from workers.exitcodes import ExitCode, UsageError
+from workers.output import progress
 from app.settings import Settings
 
 
@@ -46,8 +47,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     failures = 0
     results: list[FileResult] = []
     total = sum(count_pages(f) for f in args.files)
-    with tempfile.TemporaryDirectory(prefix="kt-spool-") as spool, tqdm(
-        total=total or None, unit="page", desc="ocr", file=sys.stderr, disable=None, leave=False
+    with tempfile.TemporaryDirectory(prefix="kt-spool-") as spool, progress(
+        "ocr", "page", quiet=args.json, total=total or None, leave=False
     ) as bar:
 
         def on_page(path: Path, page: PageResult) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import html
 import re
-import sys
 from datetime import date
 
 from app.searching import MAX_PER_PAGE, SearchParams, reindex as run_reindex, search as run_search
@@ -15,7 +14,7 @@ from search.backend import MAX_WINDOW
 from search.service import SearchResponse
 from workers.arguments import int_in
 from workers.exitcodes import ExitCode, UsageError
-from workers.output import print_json
+from workers.output import print_json, progress
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -93,9 +92,7 @@ def _print(response: SearchResponse, params: SearchParams) -> None:
 
 
 def reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from tqdm import tqdm
-
-    with tqdm(unit="card", desc="reindex", file=sys.stderr, disable=None) as bar:
+    with progress("reindex", "card", quiet=args.json) as bar:
 
         def on_total(total: int) -> None:
             bar.total = total
