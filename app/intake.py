@@ -77,7 +77,10 @@ def ingest_paths(
     """
     pending: list[str] = []
     refused = _refusals(paths)
-    rows, unrecorded, inside = _record_all(services, [p for p in paths if not _refusals([p])], pending.append)
+    wanted = [p for p in paths if not _refusals([p])]
+    if wanted:
+        services.check_processing()
+    rows, unrecorded, inside = _record_all(services, wanted, pending.append)
     refused += inside
     on_total(len(rows) + len(unrecorded), len(rows) - len(pending))
     problems = [problem for _, problem in unrecorded]

@@ -122,11 +122,27 @@ class Services:
     @property
     def classifier(self) -> Classifier:
         """The classifier: kinds loaded once, a newer model file swapped in when one appears."""
-        from classify.classifier import Classifier
-
-        found = self._part("classifier", lambda: Classifier(self.settings.classify, self.models_dir))
+        found = self._part("classifier", self._new_classifier)
         found.refresh()
         return found
+
+    def _new_classifier(self) -> Classifier:
+        from classify.classifier import Classifier
+        from classify.kinds import KindsFileError
+
+        try:
+            return Classifier(self.settings.classify, self.models_dir)
+        except KindsFileError as e:
+            if self.settings.classify.kinds_file is None:  # the starter set: no setting to name
+                raise
+            raise KindsFileError(f"setting {setting_name('classify', 'kinds_file')}: {e}", stage=e.stage) from e
+
+    def check_processing(self) -> None:
+        """Build what processing needs that a setting can break, so a ConfigurationError comes
+        before any file is recorded: the classifier (the kinds file, the model) and the engine
+        (Tesseract, the languages of every hot folder). A file recorded first, then stopped by a
+        missing kinds file after its pages were read, stayed pending for good."""
+        _ = self.classifier, self.engine
 
     @property
     def data_dir(self) -> Path:

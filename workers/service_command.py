@@ -67,7 +67,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     sock = bind(settings.http_host, settings.http_port)  # a port in use stops the start (exit 3)
     ocr_run.share_cores(ocr_run.workers(settings.ocr))
     services = Services(settings)
-    # Built now: a missing Tesseract or language pack stops the start, not the first file.
+    # Built now: a missing Tesseract, language pack or kinds file stops the start, not the first file.
+    services.check_processing()
     log.info("recognition engine: %s", services.engine.name)
     services.start_retraining()
     broker = make_broker(settings.broker_url)

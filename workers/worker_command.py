@@ -101,7 +101,8 @@ def work(settings: Settings, queues: set[str], threads: int, *, processes: int =
     called before)."""
     ocr_run.share_cores(processes * max(threads, ocr_run.workers(settings.ocr)))
     services = Services(settings)
-    log.info("recognition engine: %s", services.engine.name)  # a missing Tesseract stops the start
+    services.check_processing()  # a missing Tesseract, language pack or kinds file stops the start
+    log.info("recognition engine: %s", services.engine.name)
     services.start_retraining()
     broker = make_broker(settings.broker_url)
     if counted:

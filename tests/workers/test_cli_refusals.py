@@ -110,3 +110,19 @@ def test_a_request_past_what_the_options_allow_is_a_usage_error_in_one_line(kart
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("kartoteka: ") and says in line, line
     assert "apt-get" not in line and proc.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("KARTOTEKA_CLASSIFY_KINDS_FILE", "{tmp}/no-such-kinds.toml"), ("KARTOTEKA_OCR_LANGUAGES", "rus+xyz")],
+)
+def test_ingest_checks_the_configuration_before_it_records_a_file(kartoteka, tmp_path: Path, setting: str, value: str) -> None:  # type: ignore[no-untyped-def]
+    """A missing kinds file was found after the pages were read: exit 3, and the file left
+    recorded as pending for good."""
+    memo = P.text_pdf([P.TEXTS["rus"]], tmp_path / "memo.pdf")
+    proc = kartoteka("ingest", str(memo), env={setting: value.format(tmp=tmp_path)})
+    assert proc.returncode == 3, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("kartoteka: ") and ("no-such-kinds.toml" in line or "xyz" in line), line
+    ledger = kartoteka("ledger", "--json")
+    assert ledger.returncode == 0 and json.loads(ledger.stdout)["files"] == []
