@@ -19,19 +19,19 @@ from workers.output import print_json, progress
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("card", help="show one registration card")
     p.add_argument("card", metavar="ID_OR_NUMBER")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the card as JSON (as the API's /cards/ID)")
     p.set_defaults(run=card)
 
     p = sub.add_parser("ledger", help="every input file seen and its outcome")
-    p.add_argument("--outcome", choices=list(OUTCOMES))
+    p.add_argument("--outcome", choices=list(OUTCOMES), help="only files with this outcome")
     p.add_argument("--batch", help="only this batch id")
     p.add_argument("--limit", type=int_in(1, MAX_PAGE), help=f"entries a page (1 to {MAX_PAGE})")
     p.add_argument("--after", metavar="CURSOR", help="continue after this cursor (printed as next_cursor)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help='print {"files": [...], "next_cursor"} as JSON')
     p.set_defaults(run=ledger)
 
     p = sub.add_parser("verify", help="re-check blob checksums and catalog consistency")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help='print {"checked", "index", "problems"} as JSON')
     p.set_defaults(run=verify)
 
 

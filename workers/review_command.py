@@ -26,7 +26,7 @@ from app.settings import Settings
 from archive.errors import InvalidChange
 from archive.model import OrganisationRow
 from workers.arguments import int_in
-from workers.exitcodes import ExitCode
+from workers.exitcodes import ExitCode, UsageError
 from workers.output import print_json
 
 
@@ -41,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         return p
 
     p = action("list", list_queue, "cards needing review, oldest first")
-    p.add_argument("--limit", type=int_in(1))
+    p.add_argument("--limit", type=int_in(1), help="at most this many cards")
     p = action("show", show, "one card with the reasons it needs review")
     p.add_argument("card", metavar="CARD", help="card id or registration number")
     p = action("set", correct, "correct a card and mark it verified")
@@ -50,11 +50,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument("--field", action="append", default=[], metavar="NAME=VALUE",
                    help="a field value, e.g. date=2024-03-12, number=45/12-п, amount=1500.00, bin=…; repeatable")  # fmt: skip
     p.add_argument("--correspondent", help="the correspondent's name; it is added to the directory")
-    p.add_argument("--title")
+    p.add_argument("--title", help="the card's title")
     p.add_argument("--actor", help="who corrects (default: clerk:<login>)")
     p = action("accept", accept, "confirm a card as it is and mark it verified")
     p.add_argument("card", metavar="CARD")
-    p.add_argument("--actor")
+    p.add_argument("--actor", help="who accepts (default: clerk:<login>)")
     action("kinds", kinds, "the configured document kinds")
     p = action("orgs", orgs, "the organisations directory")
     p.add_argument("--proposed", action="store_true", help="only proposals awaiting a decision")
@@ -64,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p = action("org-accept", org_accept, "accept a proposed organisation")
     p.add_argument("org", metavar="ID_OR_KEY")
     p.add_argument("--name", help="the name to keep (default: as proposed)")
-    p.add_argument("--tax-id")
+    p.add_argument("--tax-id", help="BIN/IIN or INN")
     p = action("org-reject", org_reject, "remove a proposed (or any) directory entry")
     p.add_argument("org", metavar="ID_OR_KEY")
     p = action("retrain", retrain, "train the kind model from verified cards now")
@@ -124,6 +124,10 @@ def _field_pairs(pairs: list[str]) -> dict[str, str | None]:
 
 
 def correct(args: argparse.Namespace, settings: Settings) -> int:
+    if args.kind is None and not args.field and args.correspondent is None and args.title is None:
+        # It marked the card verified as it was: what `review accept` is for, asked for by name.
+        raise UsageError("review set: nothing to set: give --kind, --field, --correspondent or --title "
+                         "(`kartoteka review accept CARD` confirms a card as it is)")  # fmt: skip
     correction = review.Correction(
         kind=args.kind, fields=_field_pairs(args.field), correspondent=args.correspondent, title=args.title
     )

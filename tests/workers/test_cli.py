@@ -6,6 +6,7 @@ import argparse
 import importlib
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -47,3 +48,18 @@ def test_search_starts_without_importing_ocr_the_catalog_or_the_broker() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def _every_parser(parser: argparse.ArgumentParser, name: str = "kartoteka") -> Iterator[tuple[str, argparse.ArgumentParser]]:
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _every_parser(sub, f"{name} {sub_name}")
+
+
+def test_every_option_has_help_text() -> None:
+    """`--json` of card, ledger, verify, reindex, search, token and user list had none, like a dozen others."""
+    bare = [f"{name} {', '.join(a.option_strings)}" for name, parser in _every_parser(build_parser())
+            for a in parser._actions if a.option_strings and not a.help]  # fmt: skip
+    assert bare == []

@@ -107,6 +107,19 @@ def test_list_show_correct_and_accept(data_dir: Path, capsys: pytest.CaptureFixt
     assert svc.catalog.count_verified() == 3
 
 
+def test_set_with_nothing_to_set_is_a_usage_error_and_leaves_the_card_in_review(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It marked the card verified as it was, which is `review accept`."""
+    svc = services()
+    number = register(svc, UNCERTAIN, "uncertain.png")
+    capsys.readouterr()
+    assert main(["review", "set", number]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kartoteka: review set: nothing to set: give --kind") and err.count("\n") == 1
+    assert svc.catalog.count_verified() == 0
+    code, queue = run(capsys, "list")
+    assert number in [c["registration_number"] for c in queue["cards"]]
+
+
 def test_corrections_past_the_threshold_train_a_model_that_ingestion_uses(
     data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
