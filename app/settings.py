@@ -127,6 +127,18 @@ class Settings(BaseModel):
         return [p if p.quarantine else p.model_copy(update={"quarantine": p.path / "quarantine"}) for p in found]
 
 
+#: Variables of the scripts and the test suite (scripts/elasticsearch.sh, scripts/services.sh,
+#: scripts/bootstrap.sh, tests/): exported as their docs say, they made every command exit 3.
+SCRIPT_VARIABLES = frozenset(
+    PREFIX + name
+    for name in ("ES_DIR", "ES_HEAP", "ES_PORT", "SERVICES_DIR", "PG_BIN", "CACHE_DIR", "MAVEN_REPO", "SCREENSHOTS")
+)
+
+
+def _not_a_setting(key: str) -> bool:
+    return key in SCRIPT_VARIABLES or key.startswith(PREFIX + "TEST_")
+
+
 def load_settings(environ: Mapping[str, str], file: Path | None = None) -> Settings:
     """Build Settings from a settings file and ``environ`` (the entry point passes the process's
     environment; nothing else reads it); ConfigurationError if invalid."""
@@ -136,7 +148,7 @@ def load_settings(environ: Mapping[str, str], file: Path | None = None) -> Setti
     if file is not None:
         values = _read_file(file)
     for key, value in env.items():
-        if not key.startswith(PREFIX) or key == PREFIX + "SETTINGS" or value == "":
+        if not key.startswith(PREFIX) or key == PREFIX + "SETTINGS" or value == "" or _not_a_setting(key):
             continue
         name = key[len(PREFIX) :].lower()
         section, _, rest = name.partition("_")

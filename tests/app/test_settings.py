@@ -100,3 +100,13 @@ def test_a_folder_that_cannot_be_made_is_a_configuration_error_naming_the_settin
     with pytest.raises(ConfigurationError, match=r"'data_dir' \(KARTOTEKA_DATA_DIR\): cannot create the folder .*file/sub"):
         make_folder(a_file / "sub", "data_dir")
     assert make_folder(tmp_path / "a" / "b", "data_dir").is_dir()
+
+
+def test_the_scripts_and_tests_own_variables_are_not_settings(tmp_path: Path) -> None:
+    """`export KARTOTEKA_SERVICES_DIR=…`, as scripts/services.sh says, made every command exit 3
+    («setting 'services_dir': Extra inputs are not permitted»)."""
+    env = {"KARTOTEKA_DATA_DIR": str(tmp_path), "KARTOTEKA_SERVICES_DIR": "/tmp/svc", "KARTOTEKA_ES_DIR": "/tmp/es",
+           "KARTOTEKA_TEST_ELASTIC_URL": "http://127.0.0.1:9200", "KARTOTEKA_SCREENSHOTS": "/tmp/shots"}  # fmt: skip
+    assert load_settings(env).data_dir == tmp_path
+    with pytest.raises(ConfigurationError, match="no_such_thing"):
+        load_settings({**env, "KARTOTEKA_NO_SUCH_THING": "1"})  # a mistyped setting still is one
