@@ -157,12 +157,8 @@ def test_serve_port_0_is_any_free_port_as_the_setting_0_is(tmp_path: Path, busy_
         try:
             url = _wait_for_url(proc, log_path)
             assert not url.endswith(f":{busy_port}") and httpx.get(url + "/health").json() == {"status": "ok"}
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=30) == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            assert _stop(proc) == 0
 
 
 def test_serve_on_a_port_in_use_is_one_line_and_status_3(tmp_path: Path, busy_port: int) -> None:
