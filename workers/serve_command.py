@@ -45,11 +45,19 @@ def _enqueue(settings: Settings, services: Services) -> Enqueue | None:
         # The file is stored and recorded pending before this: the recovery sweep of `watch`
         # sends it once the broker answers. A 500 here had the client send it again (a duplicate).
         try:
-            send(input_id)
+            send(input_id, batch_size=_batch_size(services, input_id))
         except Exception as e:  # the broker client's own connection errors
             log.warning("the broker did not take input %s (%s: %s); the recovery sweep sends it", input_id, type(e).__name__, e)
 
     return enqueue
+
+
+def _batch_size(services: Services, input_id: str) -> int:
+    """How many files came with this one (an upload records them all before any is sent): a
+    single file goes before the files of a large upload, as in the hot folders."""
+    row = services.catalog.get_input(input_id)
+    batch = services.catalog.get_batch(row.batch_id) if row is not None else None
+    return batch.total if batch is not None else 1
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -26,3 +26,21 @@ def test_a_send_the_broker_refuses_is_a_warning_not_a_failed_upload(tmp_path: Pa
         services.close()
     (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING and "input-1" in r.getMessage()]
     assert "the recovery sweep sends it" in warning.getMessage() and warning.exc_info is None
+
+
+def test_an_uploaded_file_is_sent_with_its_uploads_size(tmp_path: Path) -> None:
+    """Every file of a multi-file upload went with a single file's (urgent) priority."""
+    from workers.broker import PRIORITY_BATCH, PRIORITY_URGENT, priority_for
+    from workers.serve_command import _batch_size
+
+    services = Services(Settings(data_dir=tmp_path / "data"))
+    try:
+        catalog = services.catalog
+        many = catalog.open_batch("api:default", "upload-1")
+        rows = [catalog.record_input(many, f"api:default/upload-1/{n}.png", f"{n}.png", f"{n:064x}", 1) for n in range(3)]
+        single = catalog.open_batch("api:default", "upload-2")
+        alone = catalog.record_input(single, "api:default/upload-2/x.png", "x.png", "f" * 64, 1)
+        assert [_batch_size(services, r.id) for r in rows] == [3, 3, 3] and _batch_size(services, alone.id) == 1
+        assert (priority_for(3), priority_for(1)) == (PRIORITY_BATCH, PRIORITY_URGENT)
+    finally:
+        services.close()
