@@ -139,7 +139,7 @@ def _process_group(row: InputFileRow, root: Path, profile: HotFolderProfile, ser
     GroupBusy when another process is (``kartoteka ingest`` beside a running service on the
     same data: both used the group's scratch folder, and one deleted it under the other)."""
     group = _batch_group(row, root, profile, services)
-    key = row.batch_id if len(group) > 1 else row.id
+    key = _group_key(row, root, profile)
     lock = services.lock_for(key)
     if not lock.acquire(blocking=False):
         return  # another thread is processing this batch and will finalise it
@@ -153,6 +153,15 @@ def _process_group(row: InputFileRow, root: Path, profile: HotFolderProfile, ser
                 _process(pending, profile, services)
     finally:
         lock.release()
+
+
+def _group_key(row: InputFileRow, root: Path, profile: HotFolderProfile) -> str:
+    """What a group is locked by: its batch folder in separator mode, else the input. Not by
+    the group's size: a second file recorded meanwhile made the same group lock by another key
+    than the first (and the two shared its scratch folder)."""
+    if profile.separation != "file" and batch_folder_name(Path(row.path), root) is not None:
+        return row.batch_id
+    return row.id
 
 
 def _batch_group(
@@ -227,6 +236,8 @@ def _recognise(
     readable = [r for r in rows if r.id in files]
     results = list(recognize_files([files[r.id] for r in readable], cfg, services.engine, spool=spool))
     if any(p.retry for res in results for p in res.pages):
+        if services.stopping:  # cut off by a stop: not the file's fault, never counted toward quarantine
+            raise TransientError(f"recognition of {rows[0].name} stopped with the process; it is read again", stage="ocr")
         raise RecognitionIncomplete(reasons.NOT_EVERY_PAGE_RAN % {"name": rows[0].name}, stage="ocr")
     if check is not None:
         check(readable, results)
@@ -356,7 +367,7 @@ def recognise_input(input_id: str, services: Services, *, retry_timeouts: bool =
         lead = group[0].id
         if workarea.complete(services.work_dir, lead):
             return lead
-        key = row.batch_id if len(group) > 1 else row.id
+        key = _group_key(row, root, profile)
         with group_lock(key, services) as held:
             if not held:
                 raise GroupBusy(f"another worker is recognising group {key}; tried again shortly", stage="ocr")

@@ -93,6 +93,8 @@ class Services:
     settings: Settings
     engine_factory: EngineFactory = default_engine
     _parts: dict[str, object] = field(default_factory=dict, repr=False)
+    #: set by ``stop_recognition``: the process is stopping
+    stopping: bool = field(default=False, repr=False)
     _build_lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _locks: dict[str, threading.Lock] = field(default_factory=dict, repr=False)
     _locks_guard: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -211,7 +213,9 @@ class Services:
 
     def stop_recognition(self) -> None:
         """Cut off the recognitions in progress: the engine's pages fail as transient errors
-        from now on (their files stay pending). Nothing is made if no engine was."""
+        from now on (their files stay pending; ``stopping`` tells the pipeline not to count the
+        cut against the file). Nothing is made if no engine was."""
+        self.stopping = True
         close = getattr(self._parts.get("engine"), "close", None)
         if callable(close):
             close()

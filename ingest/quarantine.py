@@ -25,7 +25,9 @@ import json
 import logging
 import os
 import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,6 +112,7 @@ def find_quarantined(folder: Path, name: str, input_id: str) -> Path | None:
     itself. None when there is none."""
     free = 0
     legacy: Path | None = None
+    empty: Path | None = None  # a placeholder left by a try that died: the file may be further on
     for index, candidate in enumerate(_candidate_names(name)):
         target = folder / candidate
         note = target.with_name(candidate + REASON_SUFFIX)
@@ -121,33 +124,44 @@ def find_quarantined(folder: Path, name: str, input_id: str) -> Path | None:
         free = 0
         owner = note_input(note)
         if owner == input_id:
-            return target
-        if owner is None and index == 0:
+            if not _is_empty(target):
+                return target
+            empty = empty or target
+        elif owner is None and index == 0:
             legacy = target
-    return legacy
+    return legacy or empty
 
 
-def _reserve(folder: Path, name: str, input_id: str | None = None) -> Path:
-    """Create an empty placeholder under a free name in ``folder`` and return its path.
+def _is_empty(path: Path) -> bool:
+    try:
+        return path.lstat().st_size == 0
+    except OSError:
+        return True
+
+
+def _reserve(folder: Path, name: str, input_id: str | None = None) -> tuple[Path, bool]:
+    """Create an empty placeholder under a free name in ``folder``; its path, and whether it is
+    an earlier try's placeholder taken again.
 
     O_EXCL makes the reservation atomic, so a concurrent quarantine cannot pick the same name
     and nothing that is already there is ever overwritten. The empty placeholder of an earlier
-    try for the same input (the process died between the note and the move) is taken again
-    rather than left behind, where a retry would have taken it for the file.
+    try for the same input (the process died between the note and the move), once it is older
+    than ``STALE_PLACEHOLDER_S`` (a try in progress is younger), is taken again rather than left
+    behind.
     """
     for candidate in _candidate_names(name):
         target = folder / candidate
         note = target.with_name(candidate + REASON_SUFFIX)
         if os.path.lexists(note):
-            if input_id is not None and note_input(note) == input_id and _empty_file(target):
-                return target
+            if input_id is not None and note_input(note) == input_id and _stale_placeholder(target):
+                return target, True
             continue
         try:
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             continue
         os.close(fd)
-        return target
+        return target, False
     raise AssertionError("unreachable")  # pragma: no cover - the generator is endless
 
 
@@ -185,12 +199,16 @@ def _indent(text: str) -> str:
     return "\n".join(line if i == 0 else f"    {line}" for i, line in enumerate(text.strip().splitlines()))
 
 
-def _empty_file(path: Path) -> bool:
+#: Seconds after which an empty placeholder is taken for one whose process died.
+STALE_PLACEHOLDER_S = 60.0
+
+
+def _stale_placeholder(path: Path) -> bool:
     try:
         st = path.lstat()
     except OSError:
         return False
-    return st.st_size == 0 and not path.is_symlink()
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0 and time.time() - st.st_mtime > STALE_PLACEHOLDER_S
 
 
 def reason_text(
@@ -280,7 +298,7 @@ def quarantine(
     folder = quarantine_folder(quarantine_dir, batch)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        target = _reserve(folder, path.name, input_id)
+        target, reused = _reserve(folder, path.name, input_id)
     except OSError as e:
         raise _wrap(f"create a place for {path.name} in quarantine folder {folder}", e) from e
     note = target.with_name(target.name + REASON_SUFFIX)
@@ -291,7 +309,8 @@ def quarantine(
         write_atomic(note, text.encode("utf-8"))
         move_file(path, target)
     except OSError as e:
-        for leftover in (note, target):
+        # Only what this call made: a placeholder taken again may hold another try's file by now.
+        for leftover in () if reused else (note, target):
             with contextlib.suppress(OSError):
                 os.unlink(leftover)
         raise _wrap(f"move {path} to quarantine folder {folder}", e) from e

@@ -22,6 +22,7 @@ import multiprocessing
 import multiprocessing.util  # registers its exit handler first: ours (below) runs before it
 import signal
 import threading
+import weakref
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -67,6 +68,12 @@ def _serve(conn: Connection, tessdata: str | None) -> None:  # runs in the worke
             conn.send(("error", e))
 
 
+def _close_at_exit(ref: weakref.ReferenceType[WorkerEngine]) -> None:
+    engine = ref()
+    if engine is not None:
+        engine.close()
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -98,7 +105,7 @@ class WorkerEngine:
         self._ctx = multiprocessing.get_context("spawn")
         # At exit multiprocessing stops daemon children with SIGTERM and waits for them; ours
         # ignore it (see _serve), so a process that never called close() would wait for ever.
-        atexit.register(self.close)
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     def version(self) -> str:
         return self._local.version()
@@ -168,6 +175,11 @@ class WorkerEngine:
                 worker.kill()
                 self._raise_if_closed()
                 raise UnreadablePage(PAGE_CRASHED, stage="ocr") from e
+            except BaseException:
+                # Interrupted while the page runs (Ctrl-C, dramatiq's time limit): the worker
+                # would go on with it unseen, on neither list, ignoring the stop signals.
+                worker.kill()
+                raise
             finally:
                 with self._lock:
                     self._busy_workers.pop(id(worker), None)
@@ -186,6 +198,8 @@ class WorkerEngine:
             self._busy_workers[id(worker)] = worker
             closed = self._closed
         if closed:  # closed while this worker started: close() did not see it
+            with self._lock:
+                self._busy_workers.pop(id(worker), None)
             worker.kill()
             self._raise_if_closed()
         return worker

@@ -267,8 +267,9 @@ def stop_worker(worker: dramatiq.Worker, services: Services, grace_ms: int) -> N
         return
     log.warning("%d messages still in progress after %d s: stopping them; their files stay pending", len(busy), grace_ms // 1000)
     services.stop_recognition()
+    deadline = time.monotonic() + STOP_JOIN_SECONDS
     for thread in busy:
-        thread.join(timeout=STOP_JOIN_SECONDS)
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 def declare_actors(
@@ -312,9 +313,10 @@ def declare_actors(
     opts = actor_options()
     holder.append(dramatiq.actor(broker=broker, actor_name="recognise_input", queue_name=OCR_QUEUE, **opts)(recognise_input))
     holder.append(dramatiq.actor(broker=broker, actor_name="register_input", queue_name=ARCHIVE_QUEUE, **opts)(register_input))
+    # The same failure policy (retry_when from the table); a longer backoff in-process.
     whole = dramatiq.actor(
-        broker=broker, actor_name="process_input", queue_name=PROCESS_QUEUE, max_retries=5, min_backoff=2_000,
-        max_backoff=120_000, time_limit=TIME_LIMIT_MS, throws=(PermanentError,),
+        broker=broker, actor_name="process_input", queue_name=PROCESS_QUEUE,
+        **{**opts, "min_backoff": 2_000, "max_backoff": 120_000},
     )(process_input)  # fmt: skip
     return Actors(process=Sender(holder[0]), ocr=holder[0], archive=holder[1], whole=whole)
 

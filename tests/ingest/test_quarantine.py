@@ -179,8 +179,16 @@ def test_a_move_cut_off_by_a_crash_leaves_no_empty_file_for_a_retry_to_take(tmp_
     saying it was the original, and the next try quarantined the file as «scan (1).png»."""
     q = tmp_path / "quarantine"
     q.mkdir()
-    (q / "scan.png").write_bytes(b"")  # the placeholder and note of the try that died
+    (q / "scan.png").write_bytes(b"")  # the placeholder and note of a try in progress
     (q / f"scan.png{REASON_SUFFIX}").write_text("File:        scan.png\nInput:       in-7\n", encoding="utf-8")
+    assert find_quarantined(q, "scan.png", "in-7") == q / "scan.png"  # nothing better to offer
+    busy = quarantine(drop(tmp_path / "in", "scan.png", b"the scan"), q, "bad", "ocr", now=WHEN, input_id="in-7")
+    assert busy == q / "scan (1).png"  # a young placeholder may be another try's: never taken
+    assert find_quarantined(q, "scan.png", "in-7") == busy  # the file, not the empty placeholder
+    busy.unlink()
+    busy.with_name(busy.name + REASON_SUFFIX).unlink()
+    hour_ago = WHEN.timestamp() - 3600
+    os.utime(q / "scan.png", (hour_ago, hour_ago))  # the try that died, long ago
     moved = quarantine(drop(tmp_path / "in", "scan.png", b"the scan"), q, "bad", "ocr", now=WHEN, input_id="in-7")
     assert moved == q / "scan.png" and moved.read_bytes() == b"the scan"
     assert not (q / "scan (1).png").exists()

@@ -169,3 +169,29 @@ def test_a_page_cut_off_by_close_fails_as_transient_and_the_engine_refuses_more(
         os.kill(pid, 0)  # the busy worker is gone too
     with pytest.raises(EngineFailed):
         engine.recognize(P.render_page(P.TEXTS["eng"]), languages="rus+eng", dpi=300, timeout=60)
+
+
+def test_a_caller_interrupted_while_its_page_runs_takes_the_worker_down_with_it() -> None:
+    """Ctrl-C (or dramatiq's time limit) while a page ran left the worker on neither list,
+    alive and deaf to the stop signals: close() could not reach it and exit waited for the page."""
+
+    class Interrupted(Exception):
+        pass
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise Interrupted
+
+    engine = WorkerEngine(find_tessdata(), max_parallel=1)
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        engine.preload("rus+eng")
+        (pid,) = engine.worker_pids()
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with pytest.raises(Interrupted):
+            engine.recognize(P.render_page(P.TEXTS["rus"] * 6, points=8), languages="rus+eng", dpi=300, timeout=60)
+        with pytest.raises(OSError):
+            os.kill(pid, 0)  # killed, not left running the page
+        assert engine.worker_pids() == []
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        engine.close()

@@ -19,6 +19,7 @@ from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
 from app.services import Services
+from ingest.errors import TransientError
 from ocr.fake import PageScript, ScriptedEngine
 from tests.app.conftest import Rig, scripted_settings
 from workers.broker import Actors, Dispatcher, declare_actors, make_broker
@@ -221,6 +222,22 @@ def test_a_file_the_engine_never_gets_through_is_quarantined_after_its_retries(
     done = rig.services.catalog.get_input(row.id)
     assert done is not None and done.outcome == "quarantined"
     assert done.reason == "recognition could not run on every page of never.png: will retry (failed 6 times)"
+
+
+def test_a_recognition_cut_off_by_a_stop_is_not_counted_toward_quarantine(rig: Rig) -> None:
+    """A page cut off by stop_worker failed as RecognitionIncomplete: a long file that was always
+    in progress at a restart was quarantined after five stops."""
+    from app import pipeline
+
+    rig.engine._scripts["cut"] = PageScript("", fail="engine")  # what a closed engine answers
+    row = rig.intake(rig.drop("cut.png", ["cut"]))
+    rig.services.stopping = True
+    with pytest.raises(TransientError) as failed:
+        pipeline.recognise_input(row.id, rig.services)
+    assert not isinstance(failed.value, pipeline.RecognitionIncomplete) and "stopped with the process" in str(failed.value)
+    from workers.broker import policy_for
+
+    assert policy_for(failed.value).then == "raise"  # retried, then left pending: never quarantined
 
 
 def test_a_group_another_worker_holds_is_tried_again_not_dropped(rig: Rig) -> None:
