@@ -31,6 +31,11 @@ def etag_of(card: CardRow) -> str:
     return f'"v{card.version}"'
 
 
+#: The card version a change is made on: the ETag a GET gave (a correction needs it, 428
+#: without; an accept takes it to accept only that version).
+IfMatch = Annotated[str | None, Header(max_length=100, description="the card's ETag, from GET")]
+
+
 def expected_version(if_match: str | None) -> int | None:
     """The version ``If-Match`` names (None for ``*``: any version)."""
     if if_match is None:
@@ -90,7 +95,7 @@ def patch_card(
     services: ServicesDep,
     principal: Reviewer,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=100, description="the card's ETag")] = None,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     version = expected_version(if_match)
     change = review.Correction(
@@ -113,7 +118,7 @@ def accept_card(
     services: ServicesDep,
     principal: Reviewer,
     response: Response,
-    if_match: Annotated[str | None, Header(max_length=100, description="the card's ETag: accept only that version")] = None,
+    if_match: IfMatch = None,
 ) -> dict[str, Any]:
     """With If-Match, only the version the clerk saw is accepted (412 otherwise); without it, the
     card as it is now."""
